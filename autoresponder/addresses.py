@@ -1,0 +1,170 @@
+"""Mail addresses: normalising, comparing, and recognising robots, without the `re` module.
+
+Comparison policy (README, "Addresses"): the domain is compared case-insensitively (DNS is);
+the local part is compared case-insensitively as well. RFC 5321 leaves the meaning of a local
+part to the host of its domain: for our own accounts that host is us, and like Postfix and
+Dovecot we treat ``Ana@`` and ``ana@`` as one mailbox; for remote senders folding case can only
+merge two spellings of one sender into one ledger entry, which errs on the side of fewer
+replies. A quoted local part whose content needs no quotes is unquoted (``"ana"@x`` is
+``ana@x``); one that does keep its quotes and spaces. A ``+detail`` (any character of the
+configured recipient delimiter) is cut from our own account addresses, never from senders.
+"""
+
+# Characters that end an address when we scan a header value for addresses.
+_STOP = set(' \t\r\n<>,;:"()[]')
+# atext of RFC 5322 plus the dot: what a dot-atom local part may hold.
+_ATEXT = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~.")
+
+
+def normalize(address: str) -> str:
+    """Canonical form used as a key: ``Ana@Example.COM`` -> ``ana@example.com``.
+
+    Returns "" for the null address (``""``, ``<>``) and for anything without a domain.
+    """
+    a = address.strip()
+    if a.startswith("<") and a.endswith(">"):
+        a = a[1:-1].strip()
+    if a.startswith("@") and ":" in a:  # obsolete source route: <@relay:user@host>
+        a = a.split(":", 1)[1]
+    local, at, domain = a.rpartition("@")
+    if not at or not local or not domain:
+        return ""
+    if len(local) >= 2 and local[0] == '"' and local[-1] == '"':
+        inner = local[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        if inner and all(c in _ATEXT for c in inner) and not inner.startswith(".") \
+                and not inner.endswith(".") and ".." not in inner:
+            local = inner
+    return local.lower() + "@" + domain.lower().rstrip(".")
+
+
+def split(address: str) -> "tuple[str, str]":
+    local, _, domain = address.rpartition("@")
+    return local, domain
+
+
+def strip_detail(address: str, delimiters: str = "+") -> str:
+    """``ana+news@x`` -> ``ana@x`` for each delimiter character (Postfix recipient_delimiter)."""
+    local, domain = split(address)
+    if not delimiters or local.startswith('"'):
+        return address
+    cut = len(local)
+    for d in delimiters:
+        i = local.find(d)
+        if 0 < i < cut:
+            cut = i
+    return local[:cut] + "@" + domain
+
+
+def decode_copy_address(address: str, autoreply_domain: str) -> str:
+    """Undo the Postfix copy encoding: ``ana#example.com@autoreply.example.com`` -> ``ana@example.com``.
+
+    Only addresses in ``autoreply_domain`` are decoded; the last ``#`` separates the domain.
+    Returns the input unchanged when it is not such an address.
+    """
+    if not autoreply_domain:
+        return address
+    local, domain = split(address)
+    if domain.lower() != autoreply_domain.lower() or "#" not in local:
+        return address
+    user, _, dom = local.rpartition("#")
+    if not user or not dom:
+        return address
+    return user + "@" + dom
+
+
+def encode_copy_address(address: str, autoreply_domain: str) -> str:
+    local, domain = split(address)
+    return f"{local}#{domain}@{autoreply_domain}"
+
+
+def find_addresses(value: str) -> "list[str]":
+    """Every ``local@domain`` in a header value, normalised; cheap and forgiving.
+
+    It is a scan, not an RFC 5322 parser: it finds addresses in ``Name <a@b>, c@d`` and group
+    syntax. It misses quoted local parts that contain spaces; callers that need a definite
+    "absent" fall back to ``email.utils.getaddresses`` (see rules.account).
+    """
+    found = []
+    n = len(value)
+    i = value.find("@")
+    while i != -1:
+        start = i
+        while start > 0 and value[start - 1] not in _STOP:
+            start -= 1
+        end = i + 1
+        while end < n and value[end] not in _STOP:
+            end += 1
+        if start < i < end - 1:
+            a = normalize(value[start:end])
+            if a:
+                found.append(a)
+        i = value.find("@", end)
+    return found
+
+
+# --- robots -------------------------------------------------------------------------------
+
+_EXACT_SYSTEM = {
+    "mailer-daemon": "mailer daemon",
+    "mailerdaemon": "mailer daemon",
+    "postmaster": "postmaster",
+    "listserv": "list server (LISTSERV)",
+    "majordomo": "list server (majordomo)",
+    "mailman": "list server (mailman)",
+    "uucp": "UUCP daemon",
+    "mailer": "mailer daemon",
+}
+_TOKEN_SYSTEM = {
+    "noreply": "no-reply address",
+    "noreplies": "no-reply address",
+    "donotreply": "no-reply address",
+    "bounces": "list bounce address",
+    "bounce": "bounce address",
+}
+_SEPARATORS = ".-_+="
+
+
+def _tokens(local: str) -> "list[str]":
+    out, cur = [], []
+    for ch in local:
+        if ch in _SEPARATORS:
+            if cur:
+                out.append("".join(cur))
+                cur = []
+        else:
+            cur.append(ch)
+    if cur:
+        out.append("".join(cur))
+    return out
+
+
+def system_address_reason(address: str) -> "str | None":
+    """Why this address is a robot that must never get an automatic reply, or None.
+
+    Whole tokens only: ``bouncer.smith`` and ``norepublic`` are people; ``no-reply``,
+    ``list-bounces+x=y``, ``owner-list``, ``list-request`` and ``MAILER-DAEMON`` are not.
+    """
+    local, _ = split(address.lower())
+    local = local.strip('"')
+    if not local:
+        return None
+    if local in _EXACT_SYSTEM:
+        return _EXACT_SYSTEM[local]
+    base = local.split("+", 1)[0]
+    if base in _EXACT_SYSTEM:
+        return _EXACT_SYSTEM[base]
+    if local.startswith("owner-") or base.endswith("-owner"):
+        return "list owner address"
+    toks = _tokens(local)
+    for t in toks:
+        if t in _TOKEN_SYSTEM:
+            return _TOKEN_SYSTEM[t]
+    if "request" in toks[1:]:
+        return "list request address"
+    for a, b in zip(toks, toks[1:]):
+        if a == "no" and b in ("reply", "replies"):
+            return "no-reply address"
+    for a, b, c in zip(toks, toks[1:], toks[2:]):
+        if (a, b, c) == ("do", "not", "reply"):
+            return "no-reply address"
+    return None

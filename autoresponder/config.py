@@ -1,0 +1,282 @@
+"""Configuration: one TOML file, validated into plain attributes, cached for the hot path.
+
+Where it comes from: ``--config FILE``, else ``$AUTORESPONDER_CONFIG``, else
+``/etc/autoresponder/autoresponder.toml`` if it exists, else the built-in defaults.
+
+Parsing TOML means importing tomllib, which (with ``re``, ``typing`` and ``datetime`` behind
+it) costs more than the whole skip path may. Postfix starts one process per message, so the
+validated result is cached with ``marshal`` in a private per-user directory and reused while
+the file's identity (inode, size, mtime) is unchanged; see ``_cache_path``.
+"""
+
+import os
+
+from autoresponder.durations import DurationError, parse_duration
+
+DEFAULT_PATH = "/etc/autoresponder/autoresponder.toml"
+_CACHE_VERSION = 3
+
+
+class ConfigError(Exception):
+    """A config problem, phrased as one line: file, key, what was expected."""
+
+
+def _default_database() -> str:
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return "/var/lib/autoresponder/autoresponder.sqlite3"
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state")
+    return os.path.join(state, "autoresponder", "autoresponder.sqlite3")
+
+
+# key -> (kind, default, help). kinds: str, bool, int, float, duration, path, or a tuple of
+# allowed strings. Tables are nested dicts of the same shape.
+SCHEMA: dict = {
+    "database": ("path", None, "SQLite file for accounts and the reply ledger"),
+    "templates": ("path", "", "directory of Jinja2 reply templates (bundled ones if empty)"),
+    "timezone": ("str", "UTC", "IANA zone in which dates are read and shown"),
+    "language": (("en", "pt"), "en", "reply language when neither account nor message says"),
+    "dayfirst": ("bool", True, "read 01/02/2026 as 1 February (Portuguese habit)"),
+    "interval": ("duration", 86400, "default window: one reply per sender per account"),
+    "lease": ("duration", 300, "how long a pending claim blocks others before it expires"),
+    "busy_timeout": ("duration", 10, "how long to wait for a locked database before 75"),
+    "envelope_sender": ("str", "null",
+                        '"null" (<>), "account", or an address for the replies\' MAIL FROM'),
+    "recipient_delimiter": ("str", "+", "characters that start a +detail in a local part"),
+    "autoreply_domain": ("str", "", "domain of the Postfix copy addresses (user#dom@THIS)"),
+    "log": {
+        "target": (("syslog", "stderr", "file", "none"), "syslog", "where the log lines go"),
+        "path": ("path", "", "log file when target = \"file\""),
+        "facility": (("mail", "user", "local0", "local1", "local2", "local3", "local4",
+                      "local5", "local6", "local7"), "mail", "syslog facility"),
+    },
+    "rate_limit": {
+        "per_account": ("int", 50, "replies per account per period (0: no limit)"),
+        "global": ("int", 1000, "replies for all accounts per period (0: no limit)"),
+        "period": ("duration", 3600, "the rate-limit period"),
+    },
+    "rules": {
+        "check_recipient": ("bool", True,
+                            "skip mail that does not name the account in To/Cc (RFC 3834)"),
+        "check_from_header": ("bool", True, "apply the system-sender rule to From: as well"),
+        "spam": ("bool", True, "skip mail flagged as spam or virus"),
+        "spam_score_header": ("str", "X-Spam-Score", "header holding a numeric spam score"),
+        "spam_threshold": ("float", 5.0, "skip when that score is at least this"),
+        "bounce_scan": ("bool", True, "run flufl.bounce on messages that look like bounces"),
+        "thread": ("bool", True, "skip replies to our own automatic replies"),
+    },
+    "transport": {
+        "kind": (("sendmail", "smtp", "file"), "sendmail", "how replies leave"),
+        "sendmail": ("path", "/usr/sbin/sendmail", "sendmail-compatible program"),
+        "host": ("str", "127.0.0.1", "SMTP server"),
+        "port": ("int", 25, "SMTP port"),
+        "timeout": ("duration", 30, "SMTP timeout"),
+        "starttls": ("bool", False, "STARTTLS before sending (submission servers)"),
+        "ssl": ("bool", False, "implicit TLS (port 465)"),
+        "username": ("str", "", "SMTP AUTH user"),
+        "password": ("str", "", "SMTP AUTH password"),
+        "password_file": ("path", "", "file holding the SMTP AUTH password"),
+        "dsn_notify_never": ("bool", True, "RCPT NOTIFY=NEVER when the server offers DSN"),
+        "path": ("path", "", "directory for the file transport (one .eml per reply)"),
+    },
+}
+
+
+class Section:
+    """Attribute access over a validated dict (cheaper to import than dataclasses)."""
+
+    def __init__(self, values: dict):
+        for k, v in values.items():
+            setattr(self, k, Section(v) if isinstance(v, dict) else v)
+
+    def as_dict(self) -> dict:
+        return {k: (v.as_dict() if isinstance(v, Section) else v) for k, v in vars(self).items()
+                if k not in ("source",)}
+
+
+class Config(Section):
+    source: str  # the file it came from, or "(built-in defaults)"
+
+
+def _expected(kind) -> str:
+    if isinstance(kind, tuple):
+        return "one of " + ", ".join(f'"{k}"' for k in kind)
+    return {"str": "a string", "bool": "true or false", "int": "an integer",
+            "float": "a number", "duration": 'a duration such as "24h", "30m" or seconds',
+            "path": "a path (string)"}[kind]
+
+
+def _check(kind, value, where: str, key: str):
+    bad = ConfigError(f"{where}: key '{key}': expected {_expected(kind)}, got {value!r}")
+    if isinstance(kind, tuple):
+        if not isinstance(value, str) or value not in kind:
+            raise bad
+        return value
+    if kind in ("str", "path"):
+        if not isinstance(value, str):
+            raise bad
+        return os.path.expanduser(value) if kind == "path" else value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise bad
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise bad
+        return value
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad
+        return float(value)
+    if kind == "duration":
+        try:
+            return parse_duration(value)
+        except DurationError:
+            raise bad from None
+    raise AssertionError(kind)
+
+
+def _validate(schema: dict, data: dict, where: str, prefix: str = "") -> dict:
+    out = {}
+    for key, value in data.items():
+        full = prefix + key
+        if key not in schema:
+            known = ", ".join(sorted(schema))
+            raise ConfigError(f"{where}: unknown key '{full}' (known here: {known})")
+        spec = schema[key]
+        if isinstance(spec, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: key '{full}': expected a table [{full}], "
+                                  f"got {value!r}")
+            out[key] = _validate(spec, value, where, full + ".")
+        else:
+            out[key] = _check(spec[0], value, where, full)
+    for key, spec in schema.items():
+        if key not in out:
+            out[key] = _defaults(spec) if isinstance(spec, dict) else spec[1]
+    return out
+
+
+def _defaults(schema: dict) -> dict:
+    return {k: (_defaults(v) if isinstance(v, dict) else v[1]) for k, v in schema.items()}
+
+
+def _finish(values: dict, where: str) -> dict:
+    """Cross-key checks and derived defaults."""
+    if not values.get("database"):
+        values["database"] = _default_database()
+    env = values["envelope_sender"]
+    if env not in ("null", "account") and ("@" not in env or env.startswith("@")):
+        raise ConfigError(f"{where}: key 'envelope_sender': expected \"null\", \"account\" "
+                          f"or an address, got {env!r}")
+    t = values["transport"]
+    if t["kind"] == "file" and not t["path"]:
+        raise ConfigError(f"{where}: key 'transport.path': expected a directory for "
+                          f"kind = \"file\", got nothing")
+    if not 0 < t["port"] < 65536:
+        raise ConfigError(f"{where}: key 'transport.port': expected a port from 1 to 65535, "
+                          f"got {t['port']!r}")
+    if values["log"]["target"] == "file" and not values["log"]["path"]:
+        raise ConfigError(f"{where}: key 'log.path': expected a file for target = \"file\", "
+                          f"got nothing")
+    return values
+
+
+def parse_toml_text(text: str, where: str) -> dict:
+    """Validate a TOML document (used by load and by tests)."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{where}: not valid TOML: {e}") from None
+    return _finish(_validate(SCHEMA, data, where), where)
+
+
+def _cache_path(path: str, st) -> "str | None":
+    """A private cache file for this config file, or None if no safe place exists.
+
+    The directory is ``$AUTORESPONDER_CACHE_DIR`` or ``/var/tmp/autoresponder-<uid>``; it must
+    be a real directory owned by us and closed to others, or the cache is not used at all.
+    """
+    uid = os.geteuid()
+    d = os.environ.get("AUTORESPONDER_CACHE_DIR") or f"/var/tmp/autoresponder-{uid}"
+    try:
+        try:
+            os.mkdir(d, 0o700)
+        except FileExistsError:
+            pass
+        ds = os.lstat(d)
+    except OSError:
+        return None
+    import stat as _stat
+
+    if not _stat.S_ISDIR(ds.st_mode) or ds.st_uid != uid or ds.st_mode & 0o077:
+        return None
+    name = os.path.abspath(path).replace("%", "%25").replace("/", "%2F")
+    return os.path.join(d, f"config-{name}.{st.st_ino}.{st.st_size}.{st.st_mtime_ns}.marshal")
+
+
+def load(path: "str | None" = None) -> Config:
+    """Load, validate and return the config; raise ConfigError with a one-line reason."""
+    explicit = path or os.environ.get("AUTORESPONDER_CONFIG") or ""
+    if not explicit and not os.path.exists(DEFAULT_PATH):
+        cfg = Config(_finish(_defaults(SCHEMA), "(built-in defaults)"))
+        cfg.source = "(built-in defaults)"
+        return cfg
+    path = explicit or DEFAULT_PATH
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the config file: {e.strerror}") from None
+    cache = _cache_path(path, st)
+    values = None
+    if cache:
+        import marshal
+
+        try:
+            with open(cache, "rb") as f:
+                got = marshal.load(f)
+            if got[0] == _CACHE_VERSION:
+                values = got[1]
+        except (OSError, EOFError, ValueError, TypeError, IndexError):
+            values = None
+    if values is None:
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot read the config file: {e.strerror}") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not valid TOML: the file is not UTF-8") from None
+        values = parse_toml_text(text, path)
+        if cache:
+            _write_cache(cache, values)
+    cfg = Config(values)
+    cfg.source = path
+    return cfg
+
+
+def _write_cache(cache: str, values: dict) -> None:
+    import marshal
+
+    tmp = f"{cache}.{os.getpid()}.tmp"
+    try:
+        d = os.path.dirname(cache)
+        prefix = os.path.basename(cache).rsplit(".", 4)[0] + "."
+        for old in os.listdir(d):  # drop caches of earlier versions of this file
+            if old.startswith(prefix) and old.endswith(".marshal"):
+                try:
+                    os.unlink(os.path.join(d, old))
+                except OSError:
+                    pass
+        with open(tmp, "wb") as f:
+            marshal.dump((_CACHE_VERSION, values), f)
+        os.replace(tmp, cache)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass

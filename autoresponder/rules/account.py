@@ -1,0 +1,69 @@
+"""Rules that need the account: is a vacation in force, and is the mail addressed to it."""
+
+from autoresponder import addresses
+from autoresponder.rules import Rule
+
+RECIPIENT_FIELDS = ("to", "cc", "bcc", "resent-to", "resent-cc", "resent-bcc")
+
+
+class AccountRule(Rule):
+    name = "account"
+    description = ("No enabled vacation for the recipient (or an alias of it), or the time is "
+                   "outside the vacation's start/end period.")
+
+    def check(self, ctx):
+        env = ctx.envelope
+        if not env.recipient:
+            return "no envelope recipient was given"
+        account = ctx.lookup(env.recipient)
+        if account is None and env.original_recipient:
+            account = ctx.lookup(env.original_recipient)
+        if account is None:
+            return f"{env.recipient} has no vacation set up"
+        ctx.account = account
+        why = account.active_at(ctx.now)
+        if why:
+            return f"{account.address}: {why}"
+        return None
+
+
+class NotAddressed(Rule):
+    name = "not-addressed"
+    description = ("None of the account's addresses (or aliases) is in To, Cc, Bcc, Resent-To, "
+                   "Resent-Cc or Resent-Bcc: Bcc'd, list or spam mail (RFC 3834 §2, RFC 5230 "
+                   "§4.5). Off with rules.check_recipient = false.")
+
+    def check(self, ctx):
+        if not ctx.config.rules.check_recipient:
+            return None
+        ours = ctx.our_addresses()
+        delims = ctx.config.recipient_delimiter
+        values = []
+        for name in RECIPIENT_FIELDS:
+            values.extend(ctx.message.get_all(name))
+        for v in values:
+            for a in addresses.find_addresses(v):
+                if a in ours or addresses.strip_detail(a, delims) in ours:
+                    return None
+        if values and _full_parse_finds(values, ours, delims):
+            return None
+        shown = ", ".join(sorted(ours))
+        return f"none of the account's addresses ({shown}) is in To/Cc"
+
+
+def _full_parse_finds(values: "list[str]", ours: "set[str]", delims: str) -> bool:
+    """The slow, exact check for what the scan may miss (quoted local parts, encoded words)."""
+    from email.header import decode_header, make_header
+    from email.utils import getaddresses
+
+    decoded = []
+    for v in values:
+        try:
+            decoded.append(str(make_header(decode_header(v))))
+        except Exception:
+            decoded.append(v)
+    for _, a in getaddresses(decoded):
+        n = addresses.normalize(a)
+        if n and (n in ours or addresses.strip_detail(n, delims) in ours):
+            return True
+    return False
