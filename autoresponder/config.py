@@ -78,6 +78,9 @@ SCHEMA: dict = {
         "password_file": ("path", "", "file holding the SMTP AUTH password"),
         "dsn_notify_never": ("bool", True, "RCPT NOTIFY=NEVER when the server offers DSN"),
         "path": ("path", "", "directory for the file transport (one .eml per reply)"),
+        "give_up_after": ("duration", 86400,
+                          "after a message waited this long, a failing reply is dropped "
+                          "(exit 0) instead of deferred again (0: never)"),
     },
 }
 

@@ -1,0 +1,369 @@
+"""Admin commands: vacation, history, purge, template, explain, demo (argparse side)."""
+
+import asyncio
+import json
+import os
+import sys
+import time
+
+from autoresponder import exits
+
+
+def add_commands(sub) -> None:
+    from autoresponder import explain
+
+    sub.choices["explain"].set_defaults(func=explain.run)
+    sub.choices["deliver"].set_defaults(func=_deliver_via_argparse)
+
+    v = sub.add_parser("vacation", help="set up, show and switch off vacations")
+    vs = v.add_subparsers(dest="action", metavar="ACTION")
+    vs.required = True
+    en = vs.add_parser("enable", help="switch a vacation on (creating or updating it)")
+    en.add_argument("address")
+    en.add_argument("--start", metavar="WHEN", help="start (default: now); 'none' clears it")
+    en.add_argument("--end", metavar="WHEN",
+                    help="end; a date alone means through that day; 'none' clears it")
+    en.add_argument("--subject", help="reply subject (default: the template's, else "
+                                      "'Auto: <original subject>')")
+    msg = en.add_mutually_exclusive_group()
+    msg.add_argument("--message", help="the account's own words, given to the template")
+    msg.add_argument("--message-file", metavar="FILE", help="read the message from FILE (- = stdin)")
+    en.add_argument("--template", help="template name (default: default)")
+    en.add_argument("--language", choices=("pt", "en"), help="reply language")
+    en.add_argument("--interval", metavar="DURATION",
+                    help="one reply per sender per this long (e.g. 24h, 7d, 90s; 0: every "
+                         "message); default: the config's interval")
+    en.add_argument("--alias", action="append", metavar="ADDR",
+                    help="another address of this account (repeatable; replaces the list)")
+    en.add_argument("--from-name", metavar="NAME", help="display name on the reply's From")
+    en.set_defaults(func=vacation_enable)
+    di = vs.add_parser("disable", help="switch a vacation off (settings are kept)")
+    di.add_argument("address")
+    di.set_defaults(func=vacation_disable)
+    sh = vs.add_parser("show", help="show one account")
+    sh.add_argument("address")
+    sh.add_argument("--json", action="store_true")
+    sh.set_defaults(func=vacation_show)
+    ls = vs.add_parser("list", help="list all accounts")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=vacation_list)
+
+    h = sub.add_parser("history", help="who got a reply from an account, and when")
+    h.add_argument("address")
+    h.add_argument("--limit", type=int, default=100)
+    h.add_argument("--json", action="store_true")
+    h.set_defaults(func=history)
+
+    p = sub.add_parser("purge", help="drop ledger rows past their window (cron-safe)")
+    p.add_argument("--older-than", metavar="DURATION", default="0s",
+                   help="only rows whose window ended at least this long ago (default 0s)")
+    p.add_argument("--keep-history", metavar="DURATION", default="90d",
+                   help="keep reply history this long (default 90d; never less than the "
+                        "rate-limit period)")
+    p.set_defaults(func=purge)
+
+    t = sub.add_parser("template", help="check and preview reply templates")
+    ts = t.add_subparsers(dest="action", metavar="ACTION")
+    ts.required = True
+    tc = ts.add_parser("check", help="render every template with sample data; fail on errors")
+    tc.add_argument("name", nargs="?")
+    tc.set_defaults(func=template_check)
+    tp = ts.add_parser("preview", help="print the exact reply an account would send")
+    tp.add_argument("address")
+    tp.add_argument("--sender", default="sender@example.org")
+    tp.set_defaults(func=template_preview)
+
+    d = sub.add_parser("demo", help="quick start: enable an example vacation and deliver "
+                                    "the shipped example message with the file transport")
+    d.add_argument("--dir", help="where the demo keeps its database and outbox "
+                                 "(default: the state directory of the default database)")
+    d.set_defaults(func=demo)
+
+
+def _deliver_via_argparse(args, config) -> int:
+    from autoresponder.deliver import main as deliver_main
+
+    argv = []
+    for flag, value in (("--sender", args.sender), ("--recipient", args.recipient),
+                        ("--original-recipient", args.original_recipient)):
+        if value is not None:
+            argv += [flag, value]
+    return deliver_main(argv, args.config)
+
+
+def _fail(text: str, code: int = exits.DATAERR) -> int:
+    print(f"autoresponder: {text}", file=sys.stderr)
+    return code
+
+
+def _when(config, text: str, end: bool):
+    from autoresponder.dates import parse_when, to_iso
+
+    if text.strip().lower() in ("none", ""):
+        return None
+    return to_iso(parse_when(text, config.timezone, config.dayfirst, end=end))
+
+
+def vacation_enable(args, config) -> int:
+    from autoresponder import accounts, addresses
+    from autoresponder.dates import DateError
+    from autoresponder.durations import DurationError, parse_duration
+
+    try:
+        address = accounts.normalize_account(args.address, config)
+        changes: dict = {}
+        if args.start is not None:
+            changes["start_at"] = _when(config, args.start, end=False)
+        if args.end is not None:
+            changes["end_at"] = _when(config, args.end, end=True)
+        if args.subject is not None:
+            changes["subject"] = " ".join(args.subject.split()) or None
+        if args.message is not None:
+            changes["message"] = args.message
+        if args.message_file is not None:
+            if args.message_file == "-":
+                changes["message"] = sys.stdin.read()
+            else:
+                with open(args.message_file, encoding="utf-8") as f:
+                    changes["message"] = f.read()
+        if args.template is not None:
+            changes["template"] = args.template
+        if args.language is not None:
+            changes["language"] = args.language
+        if args.interval is not None:
+            changes["interval_seconds"] = parse_duration(args.interval)
+        if args.from_name is not None:
+            changes["from_name"] = " ".join(args.from_name.split()) or None
+        aliases = None
+        if args.alias is not None:
+            aliases = []
+            for a in args.alias:
+                n = addresses.normalize(a)
+                if not n:
+                    return _fail(f"--alias {a!r} is not a mail address")
+                aliases.append(n)
+        if "template" in changes:
+            from autoresponder.render import list_templates
+
+            names = {t[0] for t in list_templates(config)}
+            if changes["template"] not in names:
+                return _fail(f"no template named {changes['template']!r} "
+                             f"(have: {', '.join(sorted(names))})")
+        row = asyncio.run(accounts.enable(config, address, changes, aliases))
+    except (DateError, DurationError, ValueError) as e:
+        return _fail(str(e))
+    except OSError as e:
+        return _fail(f"{e.filename or config.database}: {e.strerror}", exits.CONFIG)
+    print(f"vacation enabled for {row['address']}")
+    _print_account(row, config)
+    return exits.OK
+
+
+def vacation_disable(args, config) -> int:
+    from autoresponder import accounts
+
+    try:
+        address = accounts.normalize_account(args.address, config)
+    except ValueError as e:
+        return _fail(str(e))
+    if not asyncio.run(accounts.disable(config, address)):
+        return _fail(f"{address} has no vacation set up", exits.DATAERR)
+    print(f"vacation disabled for {address}")
+    return exits.OK
+
+
+def _account_view(row: dict, config) -> dict:
+    from autoresponder import store
+    from autoresponder.dates import show
+
+    a = store.Account([row[k] for k in store.Account.COLUMNS], row["aliases"])
+    inactive = a.active_at(time.time())
+    interval = row["interval_seconds"]
+    return {
+        **row,
+        "in_force": inactive is None,
+        "status": "in force" if inactive is None else inactive,
+        "start_local": show(row["start_at"], config.timezone),
+        "end_local": show(row["end_at"], config.timezone),
+        "interval": interval if interval is not None else config.interval,
+    }
+
+
+def _print_account(row: dict, config) -> None:
+    from autoresponder.durations import format_duration
+
+    v = _account_view(row, config)
+    print(f"  status:    {v['status']}")
+    print(f"  start:     {v['start_local']}")
+    print(f"  end:       {v['end_local']} (exclusive)")
+    print(f"  interval:  {format_duration(v['interval'])}")
+    print(f"  subject:   {row['subject'] or '(from the template)'}")
+    print(f"  template:  {row['template']}  language: {row['language'] or '(from the message)'}")
+    print(f"  from name: {row['from_name'] or '-'}")
+    print(f"  aliases:   {', '.join(row['aliases']) or '-'}")
+    if row["message"]:
+        print("  message:   " + row["message"].replace("\n", "\n             "))
+
+
+def vacation_show(args, config) -> int:
+    from autoresponder import accounts
+
+    try:
+        address = accounts.normalize_account(args.address, config)
+    except ValueError as e:
+        return _fail(str(e))
+    row = asyncio.run(accounts.show(config, address))
+    if row is None:
+        return _fail(f"{address} has no vacation set up")
+    if args.json:
+        print(json.dumps(_account_view(row, config), ensure_ascii=False))
+    else:
+        print(row["address"])
+        _print_account(row, config)
+    return exits.OK
+
+
+def vacation_list(args, config) -> int:
+    from autoresponder import accounts
+    from autoresponder.durations import format_duration
+
+    rows = [_account_view(r, config) for r in asyncio.run(accounts.list_all(config))]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return exits.OK
+    head = ("ADDRESS", "ENABLED", "IN FORCE", "START", "END", "INTERVAL", "ALIASES")
+    table = [head] + [(r["address"], "yes" if r["enabled"] else "no",
+                       "yes" if r["in_force"] else "no", r["start_local"], r["end_local"],
+                       format_duration(r["interval"]), ",".join(r["aliases"]) or "-")
+                      for r in rows]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
+    for row in table:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+    return exits.OK
+
+
+def history(args, config) -> int:
+    from autoresponder import accounts
+    from autoresponder.dates import show
+
+    try:
+        address = accounts.normalize_account(args.address, config)
+    except ValueError as e:
+        return _fail(str(e))
+    rows = asyncio.run(accounts.history(config, address, args.limit))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return exits.OK
+    if not rows:
+        print(f"{address}: no replies recorded")
+    for r in rows:
+        print(f"{show(r['sent_at'], config.timezone)}  {r['status']:<8}  {r['sender']}")
+    return exits.OK
+
+
+def purge(args, config) -> int:
+    from autoresponder import accounts
+    from autoresponder.durations import DurationError, parse_duration
+
+    try:
+        older, keep = parse_duration(args.older_than), parse_duration(args.keep_history)
+    except DurationError as e:
+        return _fail(str(e), exits.USAGE)
+    n_ledger, n_hist = asyncio.run(accounts.purge(config, older, keep))
+    print(f"purged {n_ledger} ledger rows and {n_hist} history rows")
+    return exits.OK
+
+
+def template_check(args, config) -> int:
+    from autoresponder import templatecheck
+
+    return templatecheck.run(args, config)
+
+
+def template_preview(args, config) -> int:
+    from autoresponder import accounts, addresses, store
+    from autoresponder.deliver import prepare_reply
+    from autoresponder.envelope import Envelope
+    from autoresponder.message import from_bytes, read_message
+    from autoresponder.render import TemplateError
+
+    try:
+        address = accounts.normalize_account(args.address, config)
+    except ValueError as e:
+        return _fail(str(e))
+    acct = store.find_account(store.connect(config.database, config.busy_timeout,
+                                            readonly=True), address)
+    if acct is None:
+        return _fail(f"{address} has no vacation set up")
+    if sys.stdin is not None and not sys.stdin.isatty():
+        message = read_message(sys.stdin.buffer)
+    else:
+        message = from_bytes(b"From: sender@example.org\nTo: " + address.encode() +
+                             b"\nSubject: Hello\nMessage-ID: <preview@example.org>\n\nHi\n")
+    sender = addresses.normalize(args.sender) or "sender@example.org"
+    env = Envelope(sender, address, "", config.autoreply_domain, config.recipient_delimiter)
+    try:
+        msg, mail_from, rcpt = prepare_reply(config, acct, env, message, time.time())
+    except TemplateError as e:
+        return _fail(f"the reply template failed: {e}")
+    print(f"# envelope: MAIL FROM:<{mail_from}> RCPT TO:<{rcpt}>")
+    sys.stdout.write(msg.as_bytes().decode("ascii", "replace").replace("\r\n", "\n"))
+    return exits.OK
+
+
+def demo(args, config) -> int:
+    """Runs the real delivery path on the shipped example, with a file transport."""
+    import glob
+
+    from autoresponder import config as config_mod
+    from autoresponder.deliver import main as deliver_main
+    from autoresponder.resources import data_path
+
+    import shutil
+
+    base = args.dir or os.path.join(os.path.dirname(config.database), "demo")
+    os.makedirs(base, exist_ok=True)
+    for old in ("demo.sqlite3", "demo.sqlite3-wal", "demo.sqlite3-shm", "outbox"):
+        p = os.path.join(base, old)  # the demo starts afresh each time, so it always replies
+        shutil.rmtree(p) if os.path.isdir(p) else (os.path.exists(p) and os.unlink(p))
+    cfg_path = os.path.join(base, "demo.toml")
+    with open(cfg_path, "w", encoding="utf-8") as f:
+        f.write(f'database = "{os.path.join(base, "demo.sqlite3")}"\n'
+                f'[log]\ntarget = "stderr"\n'
+                f'[transport]\nkind = "file"\npath = "{os.path.join(base, "outbox")}"\n')
+    demo_cfg = config_mod.load(cfg_path)
+    example = data_path("examples") if os.path.isdir(data_path("examples")) else None
+    sample = os.path.join(example, "personal.eml") if example else None
+    if not sample or not os.path.exists(sample):
+        return _fail("the example message is missing from this installation")
+    import autoresponder.accounts as accounts
+
+    asyncio.run(accounts.enable(demo_cfg, "ana@example.com", {
+        "message": "For urgent matters please call the front desk: +351 210 000 000.",
+        "from_name": "Ana Silva", "end_at": _when(demo_cfg, "tomorrow", end=True)}, None))
+    print(f"# demo config: {cfg_path}")
+    print("# vacation enabled for ana@example.com; delivering the example message twice "
+          "(log lines go to stderr):\n", flush=True)
+    before = set(glob.glob(os.path.join(base, "outbox", "*.eml")))
+    for attempt in (1, 2):
+        with open(sample, "rb") as f:
+            saved = sys.stdin
+            sys.stdin = _BinaryStdin(f)
+            try:
+                code = deliver_main(["--sender", "bob@example.org", "--recipient",
+                                     "ana@example.com"], cfg_path)
+            finally:
+                sys.stdin = saved
+        print(f"# delivery {attempt}: exit {code}", flush=True)
+    new = sorted(set(glob.glob(os.path.join(base, "outbox", "*.eml"))) - before)
+    print(f"\n# {len(new)} new reply file(s) in {os.path.join(base, 'outbox')}")
+    for path in new:
+        print(f"# {path}:\n")
+        with open(path, "rb") as f:
+            print(f.read().decode("ascii", "replace").replace("\r\n", "\n"))
+    return exits.OK
+
+
+class _BinaryStdin:
+    def __init__(self, f):
+        self.buffer = f

@@ -1,0 +1,90 @@
+"""Dates as admins type them, read with python-dateutil in the configured zone, kept in UTC.
+
+Accepted: ``2026-12-24``, ``2026-12-24 18:00``, ``24/12/2026`` (day first unless the config
+says ``dayfirst = false``), ISO 8601 with or without a zone, and ``now``, ``today``,
+``tomorrow 9am``, ``yesterday 18:00``. A date without a time means the start of that day for
+a start, and the *end* of that day for an end: ``--end 2026-12-24`` keeps the vacation on
+through the 24th (the complaint that other tools drop the last day is an old one).
+"""
+
+from datetime import datetime, timedelta, timezone
+
+from dateutil import parser as du_parser
+from dateutil import tz as du_tz
+
+ISO_FMT = "%Y-%m-%dT%H:%M:%SZ"
+_WORDS = {"today": 0, "tomorrow": 1, "yesterday": -1, "hoje": 0, "amanhã": 1, "amanha": 1,
+          "ontem": -1}
+
+
+class DateError(ValueError):
+    pass
+
+
+def zone(name: str):
+    z = du_tz.gettz(name) if name else du_tz.UTC
+    if z is None:
+        raise DateError(f"unknown time zone {name!r} (use an IANA name such as Europe/Lisbon)")
+    return z
+
+
+def parse_when(text: str, tz_name: str = "UTC", dayfirst: bool = True, end: bool = False,
+               now: "datetime | None" = None) -> datetime:
+    """An aware UTC datetime for what the admin typed; DateError if it cannot be read."""
+    z = zone(tz_name)
+    local_now = (now or datetime.now(timezone.utc)).astimezone(z)
+    s = " ".join(text.strip().split())
+    if not s:
+        raise DateError("empty date")
+    if s.lower() == "now":
+        return local_now.astimezone(timezone.utc)
+    first, _, rest = s.partition(" ")
+    if first.lower() in _WORDS:
+        day = (local_now + timedelta(days=_WORDS[first.lower()])).date()
+        if not rest:
+            return _day_edge(day, z, end)
+        base = datetime(day.year, day.month, day.day, tzinfo=z)
+        try:
+            t = du_parser.parse(rest, default=base.replace(tzinfo=None))
+        except (ValueError, OverflowError):
+            raise DateError(_hint(text)) from None
+        return t.replace(tzinfo=z).astimezone(timezone.utc)
+    try:
+        a = du_parser.parse(s, dayfirst=dayfirst, default=datetime(2000, 1, 1, 0, 0, 0))
+        b = du_parser.parse(s, dayfirst=dayfirst, default=datetime(2000, 1, 1, 1, 1, 1))
+    except (ValueError, OverflowError):
+        raise DateError(_hint(text)) from None
+    if a.hour != b.hour:  # no time of day was given (the defaults show through)
+        return _day_edge(a.date(), a.tzinfo or z, end)
+    if a.tzinfo is None:
+        a = a.replace(tzinfo=z)
+    return a.astimezone(timezone.utc)
+
+
+def _day_edge(day, z, end: bool) -> datetime:
+    start = datetime(day.year, day.month, day.day, tzinfo=z)
+    if end:
+        start = start + timedelta(days=1)
+        start = datetime(start.year, start.month, start.day, tzinfo=z)
+    return start.astimezone(timezone.utc)
+
+
+def _hint(text: str) -> str:
+    return (f"cannot read {text!r} as a date (try 2026-12-24, 2026-12-24 18:00, 24/12/2026, "
+            f"2026-12-24T18:00+00:00 or 'tomorrow 9am')")
+
+
+def to_iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime(ISO_FMT)
+
+
+def from_iso(text: str) -> datetime:
+    return datetime.strptime(text, ISO_FMT).replace(tzinfo=timezone.utc)
+
+
+def show(iso: "str | None", tz_name: str) -> str:
+    """A stored UTC time in the configured zone, for people: ``2026-12-24 18:00 WET``."""
+    if not iso:
+        return "-"
+    local = from_iso(iso).astimezone(zone(tz_name))
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")

@@ -1,0 +1,302 @@
+"""``autoresponder deliver``: the MTA's entry point, one process per message.
+
+One straight line: read -> parse -> rules -> claim in the ledger -> render -> send -> record.
+Exit codes (sysexits): 0 replied or skipped, whatever the input; 75 only when a retry is safe
+and useful (transport down or 4xx, database locked), after releasing the claim; 78 for a bad
+config or bad arguments. Nothing else, ever: Postfix bounces the message on other codes, and a
+bounce of a copy made for the auto-responder is backscatter.
+
+This module is on the per-message path: it imports nothing heavy at module level. Jinja2, the
+email package, smtplib and flufl.bounce load only on the paths that need them.
+"""
+
+import sys
+import time
+
+from autoresponder import exits
+from autoresponder.decision import Decision, skip
+
+_OPTS = {"--sender": "sender", "-f": "sender", "--recipient": "recipient", "-r": "recipient",
+         "--original-recipient": "original", "-o": "original"}
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse_args(argv: "list[str]") -> dict:
+    """The envelope flags, parsed without argparse (which costs more than a skip may)."""
+    out: "dict[str, str | None]" = {"sender": None, "recipient": None, "original": None}
+    positional = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            positional.extend(argv[i + 1:])
+            break
+        name, eq, value = a.partition("=")
+        if name in _OPTS and name.startswith("--") and eq:
+            out[_OPTS[name]] = value
+        elif a in _OPTS:
+            if i + 1 >= len(argv):
+                raise UsageError(f"option {a} needs a value")
+            out[_OPTS[a]] = argv[i + 1]
+            i += 1
+        elif a.startswith("-") and a != "-":
+            raise UsageError(f"unknown option {a!r}")
+        else:
+            positional.append(a)
+        i += 1
+    if positional:
+        if len(positional) > 1 or out["recipient"] is not None:
+            raise UsageError(f"unexpected arguments {positional!r}")
+        out["recipient"] = positional[0]
+    return out
+
+
+class Database:
+    """The SQLite file, opened on first use (most skips never need it)."""
+
+    def __init__(self, config, readonly: bool = False):
+        self.config = config
+        self.readonly = readonly
+        self._conn = None
+        self._opened = False
+
+    @property
+    def conn(self):
+        if not self._opened:
+            from autoresponder import store
+
+            self._conn = store.connect(self.config.database, self.config.busy_timeout,
+                                       readonly=self.readonly)
+            self._opened = True
+        return self._conn
+
+    def lookup(self, address: str):
+        from autoresponder import store
+
+        return store.find_account(self.conn, address)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
+def evaluate(config, envelope, message, now: float, db: Database, trace=None):
+    """Run the rules (no ledger): (Decision, Context); the context holds the account found."""
+    from autoresponder.engine import decide
+    from autoresponder.rules import Context, all_rules
+
+    ctx = Context(envelope, message, config, now, db.lookup)
+    return decide(ctx, all_rules(), trace), ctx
+
+
+def log_fields(envelope, message, decision: Decision, account=None, **extra) -> dict:
+    mid = (message.get("message-id") or "").strip()[:200] if message is not None else ""
+    fields = {
+        "account": account.address if account is not None else (envelope.recipient or "-"),
+        "sender": envelope.sender or "<>",
+        "message_id": mid or "-",
+        "decision": decision.action,
+        "rule": decision.rule,
+        "reason": decision.reason,
+    }
+    fields.update(extra)
+    return fields
+
+
+def main(argv: "list[str]", config_path: "str | None") -> int:
+    """Never raises, never returns a code that would make the MTA bounce the message."""
+    from autoresponder.logs import stderr_line
+
+    try:
+        return _deliver(argv, config_path)
+    except BaseException as e:  # noqa: BLE001 - the last line of defence against backscatter
+        if isinstance(e, SystemExit) and e.code in (0, 75, 78):
+            return int(e.code)
+        import traceback
+
+        stderr_line("internal error, message skipped without a reply: " +
+                    " | ".join(traceback.format_exc().strip().splitlines()[-3:]))
+        return exits.OK
+
+
+def _deliver(argv: "list[str]", config_path: "str | None") -> int:
+    from autoresponder import config as config_mod
+    from autoresponder.logs import Log, stderr_line
+    from autoresponder.message import read_message
+
+    try:
+        args = parse_args(argv)
+    except UsageError as e:
+        _drain()
+        stderr_line(f"deliver: bad arguments: {e} (message deferred; fix the MTA's command line)")
+        return exits.CONFIG
+    try:
+        config = config_mod.load(config_path)
+    except config_mod.ConfigError as e:
+        _drain()
+        stderr_line(f"config error: {e}")
+        return exits.CONFIG
+    log = Log(config)
+    message = read_message()
+    from autoresponder.envelope import from_args
+
+    envelope = from_args(args["sender"], args["recipient"], args["original"], config)
+    now = time.time()
+    db = Database(config)
+    try:
+        return _decide_and_reply(config, log, envelope, message, now, db)
+    except _TempFail as e:
+        log.write(log_fields(envelope, message, skip("tempfail", str(e)),
+                             getattr(e, "account", None)), "warning")
+        return exits.TEMPFAIL
+    finally:
+        db.close()
+
+
+class _TempFail(Exception):
+    pass
+
+
+def _decide_and_reply(config, log, envelope, message, now, db) -> int:
+    from autoresponder.store import DatabaseBusy
+
+    try:
+        decision, ctx = evaluate(config, envelope, message, now, db)
+    except DatabaseBusy as e:
+        raise _TempFail(f"database busy: {e}") from None
+    except _sqlite_errors() as e:
+        raise _TempFail(f"database error: {e}") from None
+    account = ctx.account
+    if not decision.replies:
+        log.write(log_fields(envelope, message, decision, account))
+        return exits.OK
+
+    from autoresponder import ledger
+
+    limits = ledger.Limits.for_account(config, account)
+    key = (account.address, envelope.sender, account.handle)
+    try:
+        refusal = ledger.claim(db.conn, *key, now, limits)
+    except DatabaseBusy as e:
+        raise _TempFail(f"database busy: {e}") from None
+    except _sqlite_errors() as e:
+        raise _TempFail(f"database error: {e}") from None
+    if refusal is not None:
+        log.write(log_fields(envelope, message, refusal, account))
+        return exits.OK
+
+    try:
+        outcome = _render_and_send(config, account, envelope, message, now)
+    except BaseException:
+        _release(db, key)
+        raise
+    if outcome.action == "tempfail":
+        _release(db, key)
+        if _too_old(config, message, now):
+            gave_up = skip("gave-up", outcome.reason + "; the message is older than "
+                           "transport.give_up_after, so it is not deferred again")
+            log.write(log_fields(envelope, message, gave_up, account), "warning")
+            return exits.OK
+        e = _TempFail(outcome.reason)
+        e.account = account
+        raise e
+    if outcome.action in ("template-error", "error"):
+        _release(db, key)
+        log.write(log_fields(envelope, message, skip(outcome.action, outcome.reason), account),
+                  "error")
+        return exits.OK
+    try:
+        ledger.mark_sent(db.conn, *key, time.time(), limits.window, outcome.message_id,
+                         "rejected" if outcome.action == "rejected" else "sent", outcome.reason)
+    except Exception as e:  # the reply left; failing to record it must not resend it
+        log.write(log_fields(envelope, message, decision, account,
+                             warning=f"reply sent but not recorded: {e}"), "error")
+        return exits.OK
+    final = decision if outcome.action == "sent" else skip("rejected", outcome.reason)
+    log.write(log_fields(envelope, message, final, account, reply_id=outcome.message_id,
+                         detail=outcome.reason))
+    return exits.OK
+
+
+class Outcome:
+    __slots__ = ("action", "reason", "message_id")
+
+    def __init__(self, action: str, reason: str, message_id: str = ""):
+        self.action, self.reason, self.message_id = action, reason, message_id
+
+
+def prepare_reply(config, account, envelope, message, now: float):
+    """Render and build the reply: (EmailMessage, mail_from, rcpt); raises TemplateError."""
+    from datetime import datetime, timezone
+
+    from autoresponder import render, reply
+
+    language = render.pick_language(account.language, message, config.language)
+    context = render.build_context(config, account, language, envelope.sender,
+                                   reply.original_fields(message),
+                                   datetime.fromtimestamp(now, timezone.utc))
+    rendered = render.render(config, account, language, context)
+    return reply.build(config, account, envelope, message, rendered, now)
+
+
+def _render_and_send(config, account, envelope, message, now) -> Outcome:
+    from autoresponder.render import TemplateError
+
+    try:
+        msg, mail_from, rcpt = prepare_reply(config, account, envelope, message, now)
+    except TemplateError as e:
+        return Outcome("template-error", f"the reply template failed: {e}")
+    from autoresponder import transports
+
+    data = msg.as_bytes()
+    try:
+        detail = transports.send(config, mail_from, rcpt, data)
+    except transports.TempFail as e:
+        return Outcome("tempfail", f"sending the reply failed for now: {e}")
+    except transports.PermFail as e:
+        return Outcome("rejected", f"the reply was refused for good: {e}", msg["Message-ID"])
+    return Outcome("sent", detail, msg["Message-ID"])
+
+
+def _release(db, key) -> None:
+    from autoresponder import ledger
+
+    try:
+        ledger.release(db.conn, *key)
+    except Exception:
+        pass  # the lease expires by itself
+
+
+def _too_old(config, message, now: float) -> bool:
+    """Has this message waited in the MTA's queue past transport.give_up_after? Read from the
+    newest Received: field (added by our own MTA), so no state is needed across retries."""
+    limit = config.transport.give_up_after
+    if not limit:
+        return False
+    received = message.get("received")
+    if not received or ";" not in received:
+        return False
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(received.rsplit(";", 1)[1].strip()).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return False
+    return now - when > limit
+
+
+def _sqlite_errors():
+    import sqlite3
+
+    return (sqlite3.OperationalError, sqlite3.DatabaseError)
+
+
+def _drain() -> None:
+    try:
+        while sys.stdin.buffer.read(65536):
+            pass
+    except (OSError, ValueError, AttributeError):
+        pass

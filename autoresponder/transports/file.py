@@ -1,0 +1,29 @@
+"""Write each reply into a directory, one ``.eml`` each: for the quick start and for tests.
+
+The file starts with ``Return-Path:`` (the envelope sender, ``<>`` for null) and
+``Delivered-To:`` (the recipient), as a delivery agent would write them, then the message.
+Files appear atomically (written under a temporary name, then renamed).
+"""
+
+import os
+import secrets
+import time
+
+from autoresponder.transports import TempFail
+
+
+def send(t, mail_from: str, rcpt: str, data: bytes) -> str:
+    try:
+        os.makedirs(t.path, exist_ok=True)
+        name = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{secrets.token_hex(4)}.eml"
+        tmp = os.path.join(t.path, "." + name + ".tmp")
+        head = f"Return-Path: <{mail_from}>\r\nDelivered-To: {rcpt}\r\n".encode()
+        with open(tmp, "wb") as f:
+            f.write(head + data)
+            f.flush()
+            os.fsync(f.fileno())
+        final = os.path.join(t.path, name)
+        os.replace(tmp, final)
+    except OSError as e:
+        raise TempFail(f"cannot write into {t.path}: {e.strerror}") from None
+    return f"written to {final}"
