@@ -161,7 +161,7 @@ class _TempFail(Exception):
 
 
 def _decide_and_reply(config, log, envelope, message, now, db) -> int:
-    from autoresponder.store import DatabaseBusy
+    from autoresponder.errors import DatabaseBusy
 
     try:
         decision, ctx = evaluate(config, envelope, message, now, db)

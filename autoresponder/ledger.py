@@ -11,7 +11,8 @@ is neither lost for the whole window nor sent twice while another process is sti
 import sqlite3
 
 from autoresponder.decision import Decision, skip
-from autoresponder.store import DatabaseBusy, iso_utc
+from autoresponder.errors import DatabaseBusy
+from autoresponder.store import iso_utc
 
 
 class Limits:

@@ -9,11 +9,9 @@ import os
 import sqlite3
 import time
 
+from autoresponder.errors import DatabaseBusy  # noqa: F401 - re-exported for callers
+
 SCHEMA_VERSION = 1
-
-
-class DatabaseBusy(Exception):
-    """The database stayed locked past the busy timeout: a retry later is safe."""
 
 
 def iso_utc(t: float) -> str:

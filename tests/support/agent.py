@@ -60,6 +60,9 @@ def agent_venv() -> Path:
         for old in BASE.glob("venv-*"):
             shutil.rmtree(old, ignore_errors=True)
         subprocess.run([py, "-m", "venv", str(venv)], check=True)
+        # A current pip writes console scripts that do not import `re` (a few ms per message).
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--upgrade", "pip"],
+                       capture_output=True)
         src = BASE / f"src-{fp}"
         shutil.rmtree(src, ignore_errors=True)
         shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
