@@ -5,6 +5,7 @@ the delivery path reads the same tables with the stdlib sqlite3 (autoresponder.s
 """
 
 import hashlib
+import secrets
 import time
 
 import aiosqlite
@@ -62,7 +63,7 @@ async def enable(config, address: str, changes: dict, aliases: "list[str] | None
             (old[k] or None) != (values[k] or None)
             for k in ("subject", "message", "template", "language", "from_name"))
         if fresh or content_changed:
-            handle = compute_handle(values, now)
+            handle = compute_handle(values, f"{now}/{secrets.token_hex(8)}")
         else:
             handle = old["handle"]
         if old is None:

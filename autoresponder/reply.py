@@ -33,16 +33,25 @@ def clean_text(value: str, limit: int = MAX_SUBJECT) -> str:
 
 
 def decode_subject(raw: "str | None") -> str:
-    """The original Subject as text (RFC 2047 encoded-words decoded), cleaned."""
+    """Header text as plain text: RFC 2047 encoded-words decoded, control characters gone.
+
+    Decoding repeats until nothing changes, because the ``email`` package decodes
+    encoded-words again in any value we set: text that still held one (an encoded CR/LF, or a
+    double-encoded one) could otherwise smuggle a line break into the reply's headers."""
     if not raw:
         return ""
-    from email.header import decode_header, make_header
+    from email.policy import default
 
-    try:
-        text = str(make_header(decode_header(raw)))
-    except Exception:
-        text = raw
-    return clean_text(text)
+    text = clean_text(raw, 2000)
+    for _ in range(5):
+        try:
+            decoded = clean_text(str(default.header_factory("subject", text)), 2000)
+        except Exception:
+            break
+        if decoded == text:
+            break
+        text = decoded
+    return text[:MAX_SUBJECT]
 
 
 def msg_ids(value: "str | None") -> "list[str]":
@@ -106,11 +115,11 @@ def build(config, account, envelope, message, rendered, now: "float | None" = No
             to_name = decode_subject(v.split("<", 1)[0].strip().strip('"'))
     msg["To"] = _address(to_name, rcpt)
     original = original_fields(message)
-    subject = clean_text(rendered.subject) if rendered.subject else ""
+    subject = rendered.subject or ""
     if not subject:
         subject = ("Auto: " + original["subject"]) if original["subject"] else {
             "pt": "Resposta automática"}.get(rendered.language, "Automated reply")
-    msg["Subject"] = clean_text(subject)
+    msg["Subject"] = decode_subject(subject)  # at its fixpoint: nothing left to re-decode
     when = datetime.fromtimestamp(now if now is not None else time.time(), timezone.utc)
     msg["Date"] = format_datetime(when)
     msg["Message-ID"] = new_message_id(addresses.split(account.address)[1])

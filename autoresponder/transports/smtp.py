@@ -29,7 +29,14 @@ def send(t, mail_from: str, rcpt: str, data: bytes) -> str:
             rcpt_options = []
             if t.dsn_notify_never and s.has_extn("dsn"):
                 rcpt_options.append("NOTIFY=NEVER")  # RFC 3834 §3.3: no DSNs about a reply
-            refused = s.sendmail(mail_from, [rcpt], data, rcpt_options=rcpt_options)
+            try:
+                refused = s.sendmail(mail_from, [rcpt], data, rcpt_options=rcpt_options)
+            except smtplib.SMTPRecipientsRefused as e:
+                code = e.recipients.get(rcpt, (0, b""))[0]
+                if not rcpt_options or code not in (501, 504, 555):
+                    raise
+                s.rset()  # a server that offers DSN but chokes on NOTIFY: send without it
+                refused = s.sendmail(mail_from, [rcpt], data)
             if refused:
                 code, msg = refused[rcpt]
                 _raise(code, msg)

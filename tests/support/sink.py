@@ -44,6 +44,7 @@ class Handler:
             return self.sink.fail_with
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
+        envelope.rcpt_options.extend(getattr(server, "dsn_params", []))
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
@@ -77,10 +78,21 @@ class Sink:
 
         sink = self
 
+        class _SMTP(SMTP):
+            # aiosmtpd refuses every RCPT parameter; a DSN-capable server takes NOTIFY/ORCPT.
+            async def smtp_RCPT(self, arg):
+                self.dsn_params = []
+                if arg and sink.enable_dsn:
+                    parts = arg.split()
+                    self.dsn_params = [p for p in parts[1:]
+                                       if p.upper().startswith(("NOTIFY=", "ORCPT="))]
+                    arg = " ".join(p for p in parts if p not in self.dsn_params)
+                return await super().smtp_RCPT(arg)
+
         class _Controller(Controller):
             def factory(self):
-                return SMTP(self.handler, enable_SMTPUTF8=True, decode_data=False,
-                            hostname="sink.test")
+                return _SMTP(self.handler, enable_SMTPUTF8=True, decode_data=False,
+                             hostname="sink.test")
 
         self.controller = _Controller(Handler(sink), hostname="127.0.0.1", port=self.port)
         self.controller.start()
