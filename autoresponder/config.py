@@ -179,6 +179,12 @@ def _finish(values: dict, where: str) -> dict:
     if not 0 < t["port"] < 65536:
         raise ConfigError(f"{where}: key 'transport.port': expected a port from 1 to 65535, "
                           f"got {t['port']!r}")
+    if values["timezone"] not in ("UTC", "utc"):
+        from dateutil import tz
+
+        if tz.gettz(values["timezone"]) is None:
+            raise ConfigError(f"{where}: key 'timezone': expected an IANA time zone such as "
+                              f"\"Europe/Lisbon\", got {values['timezone']!r}")
     if values["log"]["target"] == "file" and not values["log"]["path"]:
         raise ConfigError(f"{where}: key 'log.path': expected a file for target = \"file\", "
                           f"got nothing")

@@ -99,7 +99,7 @@ def envelope_from(config, account) -> str:
 
 def _address(display: str, addr: str) -> Address:
     local, domain = addresses.split(addr)
-    return Address(display_name=clean_text(display, 100), username=local.strip('"'),
+    return Address(display_name=decode_subject(display)[:100], username=local.strip('"'),
                    domain=domain)
 
 
