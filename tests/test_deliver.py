@@ -384,3 +384,35 @@ def test_envelope_sender_policy_account(tmp_path, sink):
     enable(a)
     a.deliver("bob@example.org", "ana@example.com", personal())
     assert sink.wait_for(1)[0].mail_from == "ana@example.com"
+
+
+def test_a_reply_that_waited_past_give_up_after_is_dropped_not_deferred(tmp_path, sink):
+    a = smtp_agent(tmp_path, sink)
+    enable(a)
+    sink.stop()
+    old = "Received: from mx by mx.example.com; Mon, 23 Nov 2026 10:00:00 +0000\n"
+    fresh = time.strftime("Received: from mx by mx.example.com; %a, %d %b %Y %H:%M:%S +0000\n",
+                          time.gmtime())
+    assert a.deliver("bob@example.org", "ana@example.com",
+                     fresh.encode() + personal()).returncode == 75
+    r = a.deliver("bob@example.org", "ana@example.com", old.encode() + personal())
+    assert r.returncode == 0
+    assert "rule=gave-up" in a.log_lines()[-1]
+    assert _ledger(a) == []
+
+
+def test_two_accounts_on_vacation_do_not_loop(tmp_path):
+    a = Agent(tmp_path)
+    enable(a, "ana@example.com")
+    enable(a, "carl@example.com")
+    assert a.deliver("carl@example.com", "ana@example.com",
+                     personal(sender="carl@example.com")).returncode == 0
+    [reply] = a.replies()
+    raw = reply.read_bytes()
+    # Ana's reply reaches Carl's mailbox: its envelope sender is null, so Postfix hands it
+    # over with an empty sender; even with a real sender it must not be answered.
+    for sender in ("", "ana@example.com"):
+        assert a.deliver(sender, "carl@example.com", raw).returncode == 0
+        assert "decision=skip" in a.log_lines()[-1]
+    assert "rule=own-reply" in a.log_lines()[-1]
+    assert len(a.replies()) == 1
