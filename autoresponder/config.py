@@ -73,6 +73,8 @@ SCHEMA: dict = {
         "timeout": ("duration", 30, "SMTP timeout"),
         "starttls": ("bool", False, "STARTTLS before sending (submission servers)"),
         "ssl": ("bool", False, "implicit TLS (port 465)"),
+        "tls_verify": ("bool", True, "verify the server's certificate and name (TLS)"),
+        "ca_file": ("path", "", "CA bundle for tls_verify (default: the system's)"),
         "username": ("str", "", "SMTP AUTH user"),
         "password": ("str", "", "SMTP AUTH password"),
         "password_file": ("path", "", "file holding the SMTP AUTH password"),

@@ -16,13 +16,27 @@ def _password(t) -> str:
     return t.password
 
 
+def _tls_context(t):
+    import ssl
+
+    if not t.tls_verify:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    return ssl.create_default_context(cafile=t.ca_file or None)
+
+
 def send(t, mail_from: str, rcpt: str, data: bytes) -> str:
-    cls = smtplib.SMTP_SSL if t.ssl else smtplib.SMTP
     try:
-        with cls(t.host, t.port, timeout=t.timeout) as s:
+        if t.ssl:
+            s = smtplib.SMTP_SSL(t.host, t.port, timeout=t.timeout, context=_tls_context(t))
+        else:
+            s = smtplib.SMTP(t.host, t.port, timeout=t.timeout)
+        with s:
             s.ehlo_or_helo_if_needed()
             if t.starttls and not t.ssl:
-                s.starttls()
+                s.starttls(context=_tls_context(t))
                 s.ehlo()
             if t.username:
                 s.login(t.username, _password(t))
@@ -31,7 +45,14 @@ def send(t, mail_from: str, rcpt: str, data: bytes) -> str:
                 rcpt_options.append("NOTIFY=NEVER")  # RFC 3834 §3.3: no DSNs about a reply
             try:
                 refused = s.sendmail(mail_from, [rcpt], data, rcpt_options=rcpt_options)
-            except smtplib.SMTPRecipientsRefused as e:
+            except smtplib.SMTPAuthenticationError as e:  # our config is wrong, not this reply
+        raise TempFail(f"SMTP AUTH refused ({e.smtp_code} "
+                       f"{_text(e.smtp_error)[:150]}): check transport.username/password"
+                       ) from None
+    except smtplib.SMTPSenderRefused as e:  # a policy about our MAIL FROM, not this reply
+        raise TempFail(f"SMTP MAIL FROM refused ({e.smtp_code} {_text(e.smtp_error)[:150]}): "
+                       f"see envelope_sender") from None
+    except smtplib.SMTPRecipientsRefused as e:
                 code = e.recipients.get(rcpt, (0, b""))[0]
                 if not rcpt_options or code not in (501, 504, 555):
                     raise
@@ -41,6 +62,13 @@ def send(t, mail_from: str, rcpt: str, data: bytes) -> str:
                 code, msg = refused[rcpt]
                 _raise(code, msg)
             return f"sent via {t.host}:{t.port}"
+    except smtplib.SMTPAuthenticationError as e:  # our config is wrong, not this reply
+        raise TempFail(f"SMTP AUTH refused ({e.smtp_code} "
+                       f"{_text(e.smtp_error)[:150]}): check transport.username/password"
+                       ) from None
+    except smtplib.SMTPSenderRefused as e:  # a policy about our MAIL FROM, not this reply
+        raise TempFail(f"SMTP MAIL FROM refused ({e.smtp_code} {_text(e.smtp_error)[:150]}): "
+                       f"see envelope_sender") from None
     except smtplib.SMTPRecipientsRefused as e:
         code, msg = e.recipients.get(rcpt, (451, b"refused"))
         _raise(code, msg)
@@ -51,9 +79,12 @@ def send(t, mail_from: str, rcpt: str, data: bytes) -> str:
     raise AssertionError("unreachable")
 
 
+def _text(msg) -> str:
+    return msg.decode("utf-8", "replace") if isinstance(msg, bytes) else str(msg)
+
+
 def _raise(code: int, msg) -> None:
-    text = msg.decode("utf-8", "replace") if isinstance(msg, bytes) else str(msg)
-    why = f"SMTP {code} {text.strip()[:200]}"
+    why = f"SMTP {code} {_text(msg).strip()[:200]}"
     if 500 <= code < 600:
         raise PermFail(why)
     raise TempFail(why)
