@@ -1,4 +1,10 @@
-"""Send the reply over SMTP (a local MTA, or a submission server with STARTTLS and AUTH)."""
+"""Send the reply over SMTP (a local MTA, or a submission server with STARTTLS and AUTH).
+
+Failure classes: a refused connection, a timeout or a 4xx is temporary (retry); a 5xx to the
+recipient or the data is permanent for this reply (recorded, not retried in the window); a
+refused login or MAIL FROM is our configuration's fault, not the reply's, so it is temporary:
+the MTA keeps the message until the admin fixes it (or transport.give_up_after passes).
+"""
 
 import smtplib
 import socket
@@ -27,6 +33,25 @@ def _tls_context(t):
     return ssl.create_default_context(cafile=t.ca_file or None)
 
 
+def _text(msg) -> str:
+    return msg.decode("utf-8", "replace") if isinstance(msg, bytes) else str(msg)
+
+
+def _transaction(s, mail_from: str, rcpt: str, data: bytes, dsn: bool) -> None:
+    rcpt_options = ["NOTIFY=NEVER"] if dsn and s.has_extn("dsn") else []  # RFC 3834 §3.3
+    try:
+        refused = s.sendmail(mail_from, [rcpt], data, rcpt_options=rcpt_options)
+    except smtplib.SMTPRecipientsRefused as e:
+        code = e.recipients.get(rcpt, (0, b""))[0]
+        if not rcpt_options or code not in (501, 504, 555):
+            raise
+        s.rset()  # a server that offers DSN but chokes on NOTIFY: send without it
+        refused = s.sendmail(mail_from, [rcpt], data)
+    if refused:
+        code, msg = refused[rcpt]
+        _raise(code, msg)
+
+
 def send(t, mail_from: str, rcpt: str, data: bytes) -> str:
     try:
         if t.ssl:
@@ -40,33 +65,12 @@ def send(t, mail_from: str, rcpt: str, data: bytes) -> str:
                 s.ehlo()
             if t.username:
                 s.login(t.username, _password(t))
-            rcpt_options = []
-            if t.dsn_notify_never and s.has_extn("dsn"):
-                rcpt_options.append("NOTIFY=NEVER")  # RFC 3834 §3.3: no DSNs about a reply
-            try:
-                refused = s.sendmail(mail_from, [rcpt], data, rcpt_options=rcpt_options)
-            except smtplib.SMTPAuthenticationError as e:  # our config is wrong, not this reply
-        raise TempFail(f"SMTP AUTH refused ({e.smtp_code} "
-                       f"{_text(e.smtp_error)[:150]}): check transport.username/password"
-                       ) from None
-    except smtplib.SMTPSenderRefused as e:  # a policy about our MAIL FROM, not this reply
-        raise TempFail(f"SMTP MAIL FROM refused ({e.smtp_code} {_text(e.smtp_error)[:150]}): "
-                       f"see envelope_sender") from None
-    except smtplib.SMTPRecipientsRefused as e:
-                code = e.recipients.get(rcpt, (0, b""))[0]
-                if not rcpt_options or code not in (501, 504, 555):
-                    raise
-                s.rset()  # a server that offers DSN but chokes on NOTIFY: send without it
-                refused = s.sendmail(mail_from, [rcpt], data)
-            if refused:
-                code, msg = refused[rcpt]
-                _raise(code, msg)
+            _transaction(s, mail_from, rcpt, data, t.dsn_notify_never)
             return f"sent via {t.host}:{t.port}"
-    except smtplib.SMTPAuthenticationError as e:  # our config is wrong, not this reply
-        raise TempFail(f"SMTP AUTH refused ({e.smtp_code} "
-                       f"{_text(e.smtp_error)[:150]}): check transport.username/password"
-                       ) from None
-    except smtplib.SMTPSenderRefused as e:  # a policy about our MAIL FROM, not this reply
+    except smtplib.SMTPAuthenticationError as e:
+        raise TempFail(f"SMTP AUTH refused ({e.smtp_code} {_text(e.smtp_error)[:150]}): "
+                       f"check transport.username and the password") from None
+    except smtplib.SMTPSenderRefused as e:
         raise TempFail(f"SMTP MAIL FROM refused ({e.smtp_code} {_text(e.smtp_error)[:150]}): "
                        f"see envelope_sender") from None
     except smtplib.SMTPRecipientsRefused as e:
@@ -77,10 +81,6 @@ def send(t, mail_from: str, rcpt: str, data: bytes) -> str:
     except (smtplib.SMTPException, OSError, socket.timeout) as e:
         raise TempFail(f"SMTP {t.host}:{t.port}: {e.__class__.__name__}: {e}") from None
     raise AssertionError("unreachable")
-
-
-def _text(msg) -> str:
-    return msg.decode("utf-8", "replace") if isinstance(msg, bytes) else str(msg)
 
 
 def _raise(code: int, msg) -> None:
