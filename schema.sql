@@ -54,3 +54,14 @@ CREATE TABLE IF NOT EXISTS replies (
 );
 CREATE INDEX IF NOT EXISTS replies_account_time ON replies(account, sent_at);
 CREATE INDEX IF NOT EXISTS replies_time ON replies(sent_at);
+
+-- Rendered replies whose template depends only on the account (autoresponder.rendercache).
+CREATE TABLE IF NOT EXISTS render_cache (
+    key         TEXT PRIMARY KEY,
+    subject     TEXT,
+    text        TEXT NOT NULL,
+    html        TEXT,
+    language    TEXT NOT NULL,
+    template    TEXT NOT NULL,
+    created_at  REAL NOT NULL
+);

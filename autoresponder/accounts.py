@@ -171,6 +171,7 @@ async def purge(config, older_than: int, keep_history: int) -> "tuple[int, int]"
         n_ledger = cur.rowcount
         cur = await db.execute("DELETE FROM replies WHERE sent_at <= ?", (now - keep_history,))
         n_hist = cur.rowcount
+        await db.execute("DELETE FROM render_cache")  # a memo: rebuilt on the next reply
         await db.commit()
         return n_ledger, n_hist
     finally:

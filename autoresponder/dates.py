@@ -9,9 +9,6 @@ through the 24th (the complaint that other tools drop the last day is an old one
 
 from datetime import datetime, timedelta, timezone
 
-from dateutil import parser as du_parser
-from dateutil import tz as du_tz
-
 ISO_FMT = "%Y-%m-%dT%H:%M:%SZ"
 _WORDS = {"today": 0, "tomorrow": 1, "yesterday": -1, "hoje": 0, "amanhã": 1, "amanha": 1,
           "ontem": -1}
@@ -22,7 +19,18 @@ class DateError(ValueError):
 
 
 def zone(name: str):
-    z = du_tz.gettz(name) if name else du_tz.UTC
+    """A tzinfo for an IANA name: the stdlib's zoneinfo (cheap), else python-dateutil's."""
+    if not name or name.upper() == "UTC":
+        return timezone.utc
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(name)
+    except (ValueError, OSError, ImportError, KeyError):
+        pass
+    from dateutil import tz as du_tz
+
+    z = du_tz.gettz(name)
     if z is None:
         raise DateError(f"unknown time zone {name!r} (use an IANA name such as Europe/Lisbon)")
     return z
@@ -31,6 +39,8 @@ def zone(name: str):
 def parse_when(text: str, tz_name: str = "UTC", dayfirst: bool = True, end: bool = False,
                now: "datetime | None" = None) -> datetime:
     """An aware UTC datetime for what the admin typed; DateError if it cannot be read."""
+    from dateutil import parser as du_parser
+
     z = zone(tz_name)
     local_now = (now or datetime.now(timezone.utc)).astimezone(z)
     s = " ".join(text.strip().split())

@@ -189,7 +189,7 @@ def _decide_and_reply(config, log, envelope, message, now, db) -> int:
         return exits.OK
 
     try:
-        outcome = _render_and_send(config, account, envelope, message, now)
+        outcome = _render_and_send(config, account, envelope, message, now, db.conn)
     except BaseException:
         _release(db, key)
         raise
@@ -228,25 +228,40 @@ class Outcome:
         self.action, self.reason, self.message_id = action, reason, message_id
 
 
-def prepare_reply(config, account, envelope, message, now: float):
-    """Render and build the reply: (EmailMessage, mail_from, rcpt); raises TemplateError."""
-    from datetime import datetime, timezone
+def prepare_reply(config, account, envelope, message, now: float, conn=None):
+    """Render and build the reply: (EmailMessage, mail_from, rcpt); raises TemplateError.
 
-    from autoresponder import render, reply
+    With a database connection, a rendering that depends only on the account is taken from
+    (or stored in) the render memo, which spares the Jinja2 import on most replies."""
+    from autoresponder import reply
+    from autoresponder.replytext import pick_language
 
-    language = render.pick_language(account.language, message, config.language)
-    context = render.build_context(config, account, language, envelope.sender,
-                                   reply.original_fields(message),
-                                   datetime.fromtimestamp(now, timezone.utc))
-    rendered = render.render(config, account, language, context)
+    language = pick_language(account.language, message, config.language)
+    rendered = memo_key = None
+    if conn is not None:
+        from autoresponder import rendercache
+
+        memo_key = rendercache.key(config, account, language)
+        rendered = rendercache.get(conn, memo_key)
+    if rendered is None:
+        from datetime import datetime, timezone
+
+        from autoresponder import render
+
+        context = render.build_context(config, account, language, envelope.sender,
+                                       reply.original_fields(message),
+                                       datetime.fromtimestamp(now, timezone.utc))
+        rendered = render.render(config, account, language, context)
+        if memo_key is not None and rendered.cacheable:
+            rendercache.put(conn, memo_key, rendered, now)
     return reply.build(config, account, envelope, message, rendered, now)
 
 
-def _render_and_send(config, account, envelope, message, now) -> Outcome:
-    from autoresponder.render import TemplateError
+def _render_and_send(config, account, envelope, message, now, conn) -> Outcome:
+    from autoresponder.replytext import TemplateError
 
     try:
-        msg, mail_from, rcpt = prepare_reply(config, account, envelope, message, now)
+        msg, mail_from, rcpt = prepare_reply(config, account, envelope, message, now, conn)
     except TemplateError as e:
         return Outcome("template-error", f"the reply template failed: {e}")
     from autoresponder import transports

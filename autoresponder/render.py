@@ -15,9 +15,13 @@ import jinja2.meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from autoresponder import dates
-from autoresponder.resources import data_path
+from autoresponder.replytext import (  # noqa: F401 - re-exported
+    LANGUAGES, Rendered, TemplateError, pick_language)
+from autoresponder.resources import template_dirs
 
-LANGUAGES = ("en", "pt")
+# Context names whose value changes from one message to the next: a template using none of
+# them renders the same for every message and may be memoised (autoresponder.rendercache).
+PER_MESSAGE = {"sender", "original", "now"}
 CONTEXT_NAMES = {"account", "sender", "original", "now", "interval", "language", "format_date",
                  "subject"}
 
@@ -33,26 +37,6 @@ _UNITS = {
     "pt": (("semana", "semanas", 604800), ("dia", "dias", 86400), ("hora", "horas", 3600),
            ("minuto", "minutos", 60), ("segundo", "segundos", 1)),
 }
-
-
-class TemplateError(Exception):
-    """A template is missing, does not compile, or fails to render (with the why)."""
-
-
-class Rendered:
-    __slots__ = ("subject", "text", "html", "language", "template")
-
-    def __init__(self, subject, text, html, language, template):
-        self.subject, self.text, self.html = subject, text, html
-        self.language, self.template = language, template
-
-
-def template_dirs(config) -> "list[str]":
-    dirs = []
-    if config.templates:
-        dirs.append(config.templates)
-    dirs.append(data_path("templates"))
-    return dirs
 
 
 def environment(config) -> SandboxedEnvironment:
@@ -110,22 +94,6 @@ def make_format_date(language: str, tz_name: str):
         return day
 
     return format_date
-
-
-def pick_language(account_language, message, default: str) -> str:
-    """The account's language, else the message's Content-Language / Accept-Language, else
-    the configured default."""
-    if account_language in LANGUAGES:
-        return account_language
-    if message is not None:
-        for name in ("content-language", "accept-language"):
-            for v in message.get_all(name):
-                for item in v.split(","):
-                    tag = item.split(";", 1)[0].strip().lower()
-                    primary = tag.split("-", 1)[0]
-                    if primary in LANGUAGES:
-                        return primary
-    return default if default in LANGUAGES else "en"
 
 
 def build_context(config, account, language: str, sender: str = "", original=None,
@@ -189,7 +157,21 @@ def render(config, account, language: str, context: dict, env=None) -> Rendered:
     except Exception as e:  # a filter or helper blowing up is a template problem too
         raise TemplateError(f"{name}.{language}: {type(e).__name__}: {e}") from None
     subject = account.subject or (str(tpl_subject) if tpl_subject else "")
-    return Rendered(subject, text, html, language, name)
+    cacheable = all(_account_only(env, t) for t in (text_t, html_t) if t is not None)
+    return Rendered(subject, text, html, language, name, cacheable)
+
+
+def _account_only(env, template) -> bool:
+    """True if the template uses no per-message name and pulls in no other template."""
+    try:
+        source = env.loader.get_source(env, template.name)[0]
+        ast = env.parse(source)
+    except Exception:
+        return False
+    if any(True for _ in ast.find_all((jinja2.nodes.Include, jinja2.nodes.Extends,
+                                       jinja2.nodes.Import, jinja2.nodes.FromImport))):
+        return False
+    return not (jinja2.meta.find_undeclared_variables(ast) & PER_MESSAGE)
 
 
 def render_static(config, account) -> "tuple[str, str, str | None]":

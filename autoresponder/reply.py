@@ -9,7 +9,7 @@ Content-Language. No text from the incoming message reaches a header without los
 control character first; the body is 7-bit clean (quoted-printable or base64 as needed).
 """
 
-import secrets
+import os
 import time
 from datetime import datetime, timezone
 from email import policy as email_policy
@@ -84,7 +84,7 @@ def original_fields(message) -> dict:
 
 
 def new_message_id(domain: str) -> str:
-    return f"{OWN_MSGID_PREFIX}{int(time.time())}.{secrets.token_hex(8)}@{domain}>"
+    return f"{OWN_MSGID_PREFIX}{int(time.time())}.{os.urandom(8).hex()}@{domain}>"
 
 
 def envelope_from(config, account) -> str:

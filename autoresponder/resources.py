@@ -20,3 +20,12 @@ def data_path(name: str) -> str:
 def schema_sql() -> str:
     with open(data_path("schema.sql"), encoding="utf-8") as f:
         return f.read()
+
+
+def template_dirs(config) -> "list[str]":
+    """The configured template directory first, the bundled templates as fallback."""
+    dirs = []
+    if config.templates:
+        dirs.append(config.templates)
+    dirs.append(data_path("templates"))
+    return dirs

@@ -416,3 +416,33 @@ def test_two_accounts_on_vacation_do_not_loop(tmp_path):
         assert "decision=skip" in a.log_lines()[-1]
     assert "rule=own-reply" in a.log_lines()[-1]
     assert len(a.replies()) == 1
+
+
+def test_render_memo_follows_template_edits_and_skips_per_message_templates(tmp_path):
+    tdir = tmp_path / "templates"
+    tdir.mkdir()
+    (tdir / "mine.en.txt").write_text("Away, says {{ account.address }}.\n")
+    (tdir / "echo.en.txt").write_text("You wrote about {{ original.subject }}.\n")
+    a = Agent(tmp_path)
+    a.write_config(templates=str(tdir), transport={"kind": "file", "path": str(a.outbox)})
+    enable(a, "ana@example.com", "--template", "mine", "--interval", "0")
+
+    def reply_text(sender: str) -> str:
+        assert a.deliver(sender, "ana@example.com", personal(sender=sender)).returncode == 0
+        raw = a.replies()[-1].read_bytes()
+        m = email.message_from_bytes(raw.split(b"\r\n", 2)[2], policy=email.policy.default)
+        return m.get_body(("plain",)).get_content().replace("\r\n", "\n")
+
+    def memo_rows() -> int:
+        with sqlite3.connect(a.db) as c:
+            return c.execute("SELECT count(*) FROM render_cache").fetchone()[0]
+
+    assert reply_text("b1@example.org") == "Away, says ana@example.com.\n"
+    assert memo_rows() == 1
+    assert reply_text("b2@example.org") == "Away, says ana@example.com.\n"
+    (tdir / "mine.en.txt").write_text("Gone fishing, {{ account.address }}!\n")
+    assert reply_text("b3@example.org") == "Gone fishing, ana@example.com!\n"
+    a.admin("vacation", "enable", "ana@example.com", "--template", "echo")
+    rows = memo_rows()
+    assert reply_text("b4@example.org") == "You wrote about Lunch next week?.\n"
+    assert memo_rows() == rows  # per-message template: never memoised

@@ -6,7 +6,6 @@ Files appear atomically (written under a temporary name, then renamed).
 """
 
 import os
-import secrets
 import time
 
 from autoresponder.transports import TempFail
@@ -15,7 +14,7 @@ from autoresponder.transports import TempFail
 def send(t, mail_from: str, rcpt: str, data: bytes) -> str:
     try:
         os.makedirs(t.path, exist_ok=True)
-        name = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{secrets.token_hex(4)}.eml"
+        name = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{os.urandom(4).hex()}.eml"
         tmp = os.path.join(t.path, "." + name + ".tmp")
         head = f"Return-Path: <{mail_from}>\r\nDelivered-To: {rcpt}\r\n".encode()
         with open(tmp, "wb") as f:
