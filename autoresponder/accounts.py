@@ -27,11 +27,27 @@ def compute_handle(values: dict, epoch: str) -> str:
     return h.hexdigest()[:16]
 
 
-async def _open(config) -> aiosqlite.Connection:
-    store.connect(config.database, config.busy_timeout).close()  # creates file and schema
-    db = await aiosqlite.connect(config.database, timeout=config.busy_timeout)
-    await db.execute("PRAGMA foreign_keys = ON")
-    return db
+class _Database:
+    """``async with _open(config) as db``: aiosqlite over the file, schema applied first,
+    and the files handed back to the directory's owner afterwards (store.match_directory_owner)."""
+
+    def __init__(self, config):
+        self.config = config
+        self.db = None
+
+    async def __aenter__(self) -> aiosqlite.Connection:
+        store.connect(self.config.database, self.config.busy_timeout).close()
+        self.db = await aiosqlite.connect(self.config.database, timeout=self.config.busy_timeout)
+        await self.db.execute("PRAGMA foreign_keys = ON")
+        return self.db
+
+    async def __aexit__(self, *exc) -> None:
+        await self.db.close()
+        store.match_directory_owner(self.config.database)
+
+
+def _open(config) -> _Database:
+    return _Database(config)
 
 
 async def enable(config, address: str, changes: dict, aliases: "list[str] | None") -> dict:
@@ -41,78 +57,76 @@ async def enable(config, address: str, changes: dict, aliases: "list[str] | None
     was off (or new) starts afresh: dates not given are cleared and the handle changes.
     """
     now = store.iso_utc(time.time())
-    db = await _open(config)
-    try:
+    async with _open(config) as db:
         await db.execute("BEGIN IMMEDIATE")
-        cur = await db.execute("SELECT " + ", ".join(store.Account.COLUMNS) +
-                               " FROM accounts WHERE address = ?", (address,))
-        row = await cur.fetchone()
-        old = dict(zip(store.Account.COLUMNS, row)) if row else None
-        fresh = old is None or not old["enabled"]
-        values = {k: None for k in FIELDS}
-        values["template"] = "default"
-        if old:
-            values.update({k: old[k] for k in FIELDS})
-            if fresh:
-                values["start_at"] = values["end_at"] = None
-        values.update(changes)
-        if values["start_at"] and values["end_at"] and values["end_at"] <= values["start_at"]:
-            raise ValueError(f"the end ({values['end_at']}) is not after the start "
-                             f"({values['start_at']})")
-        content_changed = old is None or any(
-            (old[k] or None) != (values[k] or None)
-            for k in ("subject", "message", "template", "language", "from_name"))
-        if fresh or content_changed:
-            handle = compute_handle(values, f"{now}/{secrets.token_hex(8)}")
-        else:
-            handle = old["handle"]
-        if old is None:
-            await db.execute(
-                "INSERT INTO accounts (address, enabled, " + ", ".join(FIELDS) +
-                ", handle, created_at, updated_at) VALUES (?, 1, " + ", ".join("?" * len(FIELDS))
-                + ", ?, ?, ?)", (address, *[values[k] for k in FIELDS], handle, now, now))
-        else:
-            await db.execute(
-                "UPDATE accounts SET enabled = 1, " + ", ".join(f"{k} = ?" for k in FIELDS) +
-                ", handle = ?, updated_at = ? WHERE address = ?",
-                (*[values[k] for k in FIELDS], handle, now, address))
-        if aliases is not None:
-            for alias in aliases:
-                if alias == address:
-                    raise ValueError(f"{alias} is the account itself, not an alias")
-                cur = await db.execute("SELECT account FROM aliases WHERE alias = ?", (alias,))
-                hit = await cur.fetchone()
-                if hit and hit[0] != address:
-                    raise ValueError(f"{alias} is already an alias of {hit[0]}")
-                cur = await db.execute("SELECT 1 FROM accounts WHERE address = ?", (alias,))
-                if await cur.fetchone():
-                    raise ValueError(f"{alias} is an account of its own, not an alias")
-            await db.execute("DELETE FROM aliases WHERE account = ?", (address,))
-            await db.executemany("INSERT INTO aliases (alias, account) VALUES (?, ?)",
-                                 [(a, address) for a in sorted(set(aliases))])
-        await db.commit()
-    except BaseException:
-        await db.rollback()
-        raise
-    finally:
-        await db.close()
+        try:
+            await _enable(db, address, changes, aliases, now)
+            await db.commit()
+        except BaseException:
+            await db.rollback()
+            raise
     return await show(config, address)
 
 
+async def _enable(db, address: str, changes: dict, aliases, now: str) -> None:
+    cur = await db.execute("SELECT " + ", ".join(store.Account.COLUMNS) +
+                           " FROM accounts WHERE address = ?", (address,))
+    row = await cur.fetchone()
+    old = dict(zip(store.Account.COLUMNS, row)) if row else None
+    fresh = old is None or not old["enabled"]
+    values = {k: None for k in FIELDS}
+    values["template"] = "default"
+    if old:
+        values.update({k: old[k] for k in FIELDS})
+        if fresh:
+            values["start_at"] = values["end_at"] = None
+    values.update(changes)
+    if values["start_at"] and values["end_at"] and values["end_at"] <= values["start_at"]:
+        raise ValueError(f"the end ({values['end_at']}) is not after the start "
+                         f"({values['start_at']})")
+    content_changed = old is None or any(
+        (old[k] or None) != (values[k] or None)
+        for k in ("subject", "message", "template", "language", "from_name"))
+    if fresh or content_changed:
+        handle = compute_handle(values, f"{now}/{secrets.token_hex(8)}")
+    else:
+        handle = old["handle"]
+    if old is None:
+        await db.execute(
+            "INSERT INTO accounts (address, enabled, " + ", ".join(FIELDS) +
+            ", handle, created_at, updated_at) VALUES (?, 1, " + ", ".join("?" * len(FIELDS))
+            + ", ?, ?, ?)", (address, *[values[k] for k in FIELDS], handle, now, now))
+    else:
+        await db.execute(
+            "UPDATE accounts SET enabled = 1, " + ", ".join(f"{k} = ?" for k in FIELDS) +
+            ", handle = ?, updated_at = ? WHERE address = ?",
+            (*[values[k] for k in FIELDS], handle, now, address))
+    if aliases is not None:
+        for alias in aliases:
+            if alias == address:
+                raise ValueError(f"{alias} is the account itself, not an alias")
+            cur = await db.execute("SELECT account FROM aliases WHERE alias = ?", (alias,))
+            hit = await cur.fetchone()
+            if hit and hit[0] != address:
+                raise ValueError(f"{alias} is already an alias of {hit[0]}")
+            cur = await db.execute("SELECT 1 FROM accounts WHERE address = ?", (alias,))
+            if await cur.fetchone():
+                raise ValueError(f"{alias} is an account of its own, not an alias")
+        await db.execute("DELETE FROM aliases WHERE account = ?", (address,))
+        await db.executemany("INSERT INTO aliases (alias, account) VALUES (?, ?)",
+                             [(a, address) for a in sorted(set(aliases))])
+
+
 async def disable(config, address: str) -> bool:
-    db = await _open(config)
-    try:
+    async with _open(config) as db:
         cur = await db.execute("UPDATE accounts SET enabled = 0, updated_at = ? "
                                "WHERE address = ?", (store.iso_utc(time.time()), address))
         await db.commit()
         return cur.rowcount > 0
-    finally:
-        await db.close()
 
 
 async def show(config, address: str) -> "dict | None":
-    db = await _open(config)
-    try:
+    async with _open(config) as db:
         cur = await db.execute("SELECT " + ", ".join(store.Account.COLUMNS) +
                                " FROM accounts WHERE address = ? OR address = "
                                "(SELECT account FROM aliases WHERE alias = ?)", (address, address))
@@ -124,13 +138,10 @@ async def show(config, address: str) -> "dict | None":
                                (acct["address"],))
         acct["aliases"] = [r[0] for r in await cur.fetchall()]
         return acct
-    finally:
-        await db.close()
 
 
 async def list_all(config) -> "list[dict]":
-    db = await _open(config)
-    try:
+    async with _open(config) as db:
         cur = await db.execute("SELECT " + ", ".join(store.Account.COLUMNS) +
                                " FROM accounts ORDER BY address")
         rows = [dict(zip(store.Account.COLUMNS, r)) for r in await cur.fetchall()]
@@ -141,20 +152,15 @@ async def list_all(config) -> "list[dict]":
         for r in rows:
             r["aliases"] = aliases.get(r["address"], [])
         return rows
-    finally:
-        await db.close()
 
 
 async def history(config, address: str, limit: int = 100) -> "list[dict]":
-    db = await _open(config)
-    try:
+    async with _open(config) as db:
         cur = await db.execute(
             "SELECT sender, sent_at, status, message_id, detail FROM replies WHERE account = ? "
             "ORDER BY sent_at DESC LIMIT ?", (address, limit))
         return [{"sender": s, "sent_at": store.iso_utc(t), "status": st, "message_id": m,
                  "detail": d} for s, t, st, m, d in await cur.fetchall()]
-    finally:
-        await db.close()
 
 
 async def purge(config, older_than: int, keep_history: int) -> "tuple[int, int]":
@@ -163,8 +169,7 @@ async def purge(config, older_than: int, keep_history: int) -> "tuple[int, int]"
     period). Safe while deliveries run: short transactions under SQLite's write lock."""
     now = time.time()
     keep_history = max(keep_history, config.rate_limit.period)
-    db = await _open(config)
-    try:
+    async with _open(config) as db:
         cur = await db.execute(
             "DELETE FROM ledger WHERE expires_at <= ? AND (state = 'sent' OR lease_until <= ?)",
             (now - older_than, now))
@@ -174,8 +179,6 @@ async def purge(config, older_than: int, keep_history: int) -> "tuple[int, int]"
         await db.execute("DELETE FROM render_cache")  # a memo: rebuilt on the next reply
         await db.commit()
         return n_ledger, n_hist
-    finally:
-        await db.close()
 
 
 def normalize_account(address: str, config) -> str:

@@ -23,7 +23,7 @@ def main(argv: "list[str] | None" = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     config_path, rest = _split_global(argv)
-    if rest and rest[0] == "deliver":
+    if rest and rest[0] == "deliver" and "-h" not in rest and "--help" not in rest:
         from autoresponder.deliver import main as deliver_main
 
         return deliver_main(rest[1:], config_path)

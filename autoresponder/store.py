@@ -108,3 +108,21 @@ def all_accounts(conn) -> "list[Account]":
         aliases.setdefault(acct, []).append(alias)
     return [Account(r, aliases.get(r[0], ()))
             for r in conn.execute(_SELECT + " ORDER BY address")]
+
+
+def match_directory_owner(path: str) -> None:
+    """When root runs an admin command, give the database files to the owner of their
+    directory (the user the MTA runs the agent as), or deliveries could no longer write them."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return
+    try:
+        st = os.stat(os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return
+    if st.st_uid == 0:
+        return
+    for p in (path, path + "-wal", path + "-shm"):
+        try:
+            os.chown(p, st.st_uid, st.st_gid)
+        except OSError:
+            pass
