@@ -63,6 +63,9 @@ SCHEMA: dict = {
         "spam_score_header": ("str", "X-Spam-Score", "header holding a numeric spam score"),
         "spam_threshold": ("float", 5.0, "skip when that score is at least this"),
         "bounce_scan": ("bool", True, "run flufl.bounce on messages that look like bounces"),
+        "authserv_id": ("str", "",
+                        "your MTA's Authentication-Results id: skip SPF/DMARC failures (forged "
+                        "senders); empty: off, as headers from others cannot be trusted"),
         "thread": ("bool", True, "skip replies to our own automatic replies"),
     },
     "transport": {

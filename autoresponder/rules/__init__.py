@@ -54,6 +54,7 @@ def all_rules() -> "list[Rule]":
         headers.SuppressHeader(),
         headers.AutoreplyMarker(),
         content.Spam(),
+        content.AuthFailure(),
         content.Report(),
         account.AccountRule(),
         sender.SelfSender(),
