@@ -56,7 +56,8 @@ def strip_detail(address: str, delimiters: str = "+") -> str:
 
 
 def decode_copy_address(address: str, autoreply_domain: str) -> str:
-    """Undo the Postfix copy encoding: ``ana#example.com@autoreply.example.com`` -> ``ana@example.com``.
+    """Undo the Postfix copy encoding: ``ana#example.com@autoreply.example.com`` is
+    ``ana@example.com``.
 
     Only addresses in ``autoreply_domain`` are decoded; the last ``#`` separates the domain.
     Returns the input unchanged when it is not such an address.

@@ -27,7 +27,8 @@ def add_commands(sub) -> None:
                                       "'Auto: <original subject>')")
     msg = en.add_mutually_exclusive_group()
     msg.add_argument("--message", help="the account's own words, given to the template")
-    msg.add_argument("--message-file", metavar="FILE", help="read the message from FILE (- = stdin)")
+    msg.add_argument("--message-file", metavar="FILE",
+                     help="read the message from FILE (- = stdin)")
     en.add_argument("--template", help="template name (default: default)")
     en.add_argument("--language", choices=("pt", "en"), help="reply language")
     en.add_argument("--interval", metavar="DURATION",

@@ -84,18 +84,13 @@ def peek(conn, account: str, sender: str, handle: str, now: float,
     return _check(conn, account, sender, handle, now, lim)
 
 
-def claim(conn, account: str, sender: str, handle: str, now: float,
-          lim: Limits) -> "Decision | None":
-    """Claim the right to reply. None: claimed, go on and send; a Decision: skip."""
+def _immediate(conn, work):
+    """Run work(conn) in one BEGIN IMMEDIATE transaction; a lock past the busy timeout is
+    DatabaseBusy (the caller exits 75: nothing was written, a retry is safe)."""
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            d = _check(conn, account, sender, handle, now, lim)
-            if d is None:
-                conn.execute(
-                    "INSERT OR REPLACE INTO ledger (account, sender, handle, state, claimed_at, "
-                    "lease_until, sent_at, expires_at) VALUES (?, ?, ?, 'pending', ?, ?, NULL, ?)",
-                    (account, sender, handle, now, now + lim.lease, now + lim.window))
+            result = work(conn)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -104,41 +99,40 @@ def claim(conn, account: str, sender: str, handle: str, now: float,
         if "locked" in str(e) or "busy" in str(e):
             raise DatabaseBusy(str(e)) from None
         raise
-    return d
+    return result
+
+
+def claim(conn, account: str, sender: str, handle: str, now: float,
+          lim: Limits) -> "Decision | None":
+    """Claim the right to reply. None: claimed, go on and send; a Decision: skip."""
+    def work(c):
+        d = _check(c, account, sender, handle, now, lim)
+        if d is None:
+            c.execute(
+                "INSERT OR REPLACE INTO ledger (account, sender, handle, state, claimed_at, "
+                "lease_until, sent_at, expires_at) VALUES (?, ?, ?, 'pending', ?, ?, NULL, ?)",
+                (account, sender, handle, now, now + lim.lease, now + lim.window))
+        return d
+
+    return _immediate(conn, work)
 
 
 def release(conn, account: str, sender: str, handle: str) -> None:
     """Give a pending claim back after a failed send, so the retry can reply."""
-    _write(conn, "DELETE FROM ledger WHERE account = ? AND sender = ? AND handle = ? "
-                 "AND state = 'pending'", (account, sender, handle))
+    _immediate(conn, lambda c: c.execute(
+        "DELETE FROM ledger WHERE account = ? AND sender = ? AND handle = ? "
+        "AND state = 'pending'", (account, sender, handle)))
 
 
 def mark_sent(conn, account: str, sender: str, handle: str, now: float, window: int,
               message_id: str, status: str = "sent", detail: str = "") -> None:
     """Turn the claim into a sent row (the window starts now) and log the reply."""
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.execute("UPDATE ledger SET state = 'sent', sent_at = ?, expires_at = ? "
-                         "WHERE account = ? AND sender = ? AND handle = ?",
-                         (now, now + window, account, sender, handle))
-            conn.execute("INSERT INTO replies (account, sender, handle, sent_at, message_id, "
-                         "status, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (account, sender, handle, now, message_id, status, detail or None))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    except sqlite3.OperationalError as e:
-        if "locked" in str(e) or "busy" in str(e):
-            raise DatabaseBusy(str(e)) from None
-        raise
+    def work(c):
+        c.execute("UPDATE ledger SET state = 'sent', sent_at = ?, expires_at = ? "
+                  "WHERE account = ? AND sender = ? AND handle = ?",
+                  (now, now + window, account, sender, handle))
+        c.execute("INSERT INTO replies (account, sender, handle, sent_at, message_id, "
+                  "status, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                  (account, sender, handle, now, message_id, status, detail or None))
 
-
-def _write(conn, sql: str, args: tuple) -> None:
-    try:
-        conn.execute(sql, args)
-    except sqlite3.OperationalError as e:
-        if "locked" in str(e) or "busy" in str(e):
-            raise DatabaseBusy(str(e)) from None
-        raise
+    _immediate(conn, work)

@@ -72,7 +72,7 @@ def agent_venv() -> Path:
         shutil.rmtree(src, ignore_errors=True)
         if r.returncode != 0:
             raise RuntimeError(f"pip install of the agent failed: {r.stderr[-2000:]}")
-        for dirpath, dirnames, filenames in os.walk(venv):
+        for dirpath, dirnames, _files in os.walk(venv):
             for n in dirnames:
                 os.chmod(os.path.join(dirpath, n), 0o755)
         (venv / ".ready").write_text(fp)
