@@ -65,12 +65,17 @@ class Database:
 
     @property
     def conn(self):
+        """The connection, or None when the file does not exist: delivery never creates the
+        database (no database means no account on vacation), only the admin commands do."""
         if not self._opened:
+            import os
+
             from autoresponder import store
 
-            self._conn = store.connect(self.config.database, self.config.busy_timeout,
-                                       readonly=self.readonly)
             self._opened = True
+            if os.path.exists(self.config.database):
+                self._conn = store.connect(self.config.database, self.config.busy_timeout,
+                                           readonly=self.readonly)
         return self._conn
 
     def lookup(self, address: str):

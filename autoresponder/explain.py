@@ -6,6 +6,7 @@ exactly one JSON object and exits 0 for any message.
 """
 
 import json
+import os
 import sys
 import time
 
@@ -28,7 +29,14 @@ def run(args, config) -> int:
             print(f"autoresponder: --at: {e}", file=sys.stderr)
             return exits.USAGE
     message = read_message(sys.stdin.buffer)
-    envelope = from_args(args.sender, args.recipient, args.original_recipient, config)
+    sender = args.sender
+    if sender is None and "SENDER" not in os.environ and "RECIPIENT" not in os.environ:
+        # A saved message on a terminal: its Return-Path is the envelope it was delivered
+        # with. (Never in `deliver`: there the MTA's envelope is the only truth.)
+        rp = message.get("return-path")
+        if rp is not None:
+            sender = rp.strip()
+    envelope = from_args(sender, args.recipient, args.original_recipient, config)
     db = Database(config, readonly=True)
     trace: list = []
     result: dict = {}

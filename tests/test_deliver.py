@@ -446,3 +446,23 @@ def test_render_memo_follows_template_edits_and_skips_per_message_templates(tmp_
     rows = memo_rows()
     assert reply_text("b4@example.org") == "You wrote about Lunch next week?.\n"
     assert memo_rows() == rows  # per-message template: never memoised
+
+
+def test_no_database_means_no_vacation_and_nothing_is_created(tmp_path):
+    a = Agent(tmp_path)
+    r = a.deliver("bob@example.org", "ana@example.com", personal())
+    assert r.returncode == 0
+    assert "rule=account" in a.log_lines()[-1]
+    assert not a.db.exists()
+
+
+def test_explain_takes_return_path_only_when_no_envelope_is_given(tmp_path):
+    a = Agent(tmp_path)
+    enable(a)
+    msg = b"Return-Path: <bob@example.org>\n" + personal()
+    d = json.loads(a.run("explain", "--json", "--recipient", "ana@example.com",
+                         input=msg).stdout)
+    assert d["sender"] == "bob@example.org" and d["decision"] == "reply"
+    d = json.loads(a.run("explain", "--json", "--recipient", "ana@example.com", input=msg,
+                         env={"RECIPIENT": "ana@example.com"}).stdout)
+    assert d["rule"] == "null-sender"  # Dovecot leaves SENDER unset for <>: trust that
