@@ -251,7 +251,7 @@ def load(path: "str | None" = None) -> Config:
         try:
             with open(cache, "rb") as f:
                 got = marshal.load(f)
-            if got[0] == _CACHE_VERSION:
+            if got[0] == _cache_stamp():
                 values = got[1]
         except (OSError, EOFError, ValueError, TypeError, IndexError):
             values = None
@@ -273,6 +273,16 @@ def load(path: "str | None" = None) -> Config:
     return cfg
 
 
+def _cache_stamp() -> str:
+    """Identifies the code that validated a cached config: a new version or schema of keys
+    must never read values validated by another."""
+    import zlib
+
+    from autoresponder import __version__
+
+    return f"{_CACHE_VERSION}:{__version__}:{zlib.crc32(repr(SCHEMA).encode())}"
+
+
 def _write_cache(cache: str, values: dict) -> None:
     import marshal
 
@@ -287,7 +297,7 @@ def _write_cache(cache: str, values: dict) -> None:
                 except OSError:
                     pass
         with open(tmp, "wb") as f:
-            marshal.dump((_CACHE_VERSION, values), f)
+            marshal.dump((_cache_stamp(), values), f)
         os.replace(tmp, cache)
     except OSError:
         try:
