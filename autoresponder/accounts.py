@@ -181,6 +181,19 @@ async def purge(config, older_than: int, keep_history: int) -> "tuple[int, int]"
         return n_ledger, n_hist
 
 
+async def forget(config, address: str, sender: "str | None") -> int:
+    """Drop ledger rows of an account (or of one sender), so the next message gets a reply:
+    what admins of other tools do by deleting .vacation.db or .dovecot.lda-dupes by hand."""
+    async with _open(config) as db:
+        if sender:
+            cur = await db.execute("DELETE FROM ledger WHERE account = ? AND sender = ?",
+                                   (address, sender))
+        else:
+            cur = await db.execute("DELETE FROM ledger WHERE account = ?", (address,))
+        await db.commit()
+        return cur.rowcount
+
+
 def normalize_account(address: str, config) -> str:
     """An account address as stored: normalised, without +detail."""
     n = addresses.normalize(address)

@@ -63,6 +63,11 @@ def add_commands(sub) -> None:
                         "rate-limit period)")
     p.set_defaults(func=purge)
 
+    fg = sub.add_parser("forget", help="forget who was answered, so they get a reply again")
+    fg.add_argument("address")
+    fg.add_argument("--sender", help="only this sender (default: every sender)")
+    fg.set_defaults(func=forget)
+
     t = sub.add_parser("template", help="check and preview reply templates")
     ts = t.add_subparsers(dest="action", metavar="ACTION")
     ts.required = True
@@ -272,6 +277,21 @@ def purge(args, config) -> int:
         return _fail(str(e), exits.USAGE)
     n_ledger, n_hist = asyncio.run(accounts.purge(config, older, keep))
     print(f"purged {n_ledger} ledger rows and {n_hist} history rows")
+    return exits.OK
+
+
+def forget(args, config) -> int:
+    from autoresponder import accounts, addresses
+
+    try:
+        address = accounts.normalize_account(args.address, config)
+    except ValueError as e:
+        return _fail(str(e))
+    sender = addresses.normalize(args.sender) if args.sender else None
+    if args.sender and not sender:
+        return _fail(f"--sender {args.sender!r} is not a mail address")
+    n = asyncio.run(accounts.forget(config, address, sender))
+    print(f"{address}: forgot {n} ledger row(s)" + (f" for {sender}" if sender else ""))
     return exits.OK
 
 

@@ -466,3 +466,17 @@ def test_explain_takes_return_path_only_when_no_envelope_is_given(tmp_path):
     d = json.loads(a.run("explain", "--json", "--recipient", "ana@example.com", input=msg,
                          env={"RECIPIENT": "ana@example.com"}).stdout)
     assert d["rule"] == "null-sender"  # Dovecot leaves SENDER unset for <>: trust that
+
+
+def test_forget_lets_a_sender_get_the_reply_again(tmp_path):
+    a = Agent(tmp_path)
+    enable(a)
+    for sender in ("bob@example.org", "carol@example.org"):
+        a.deliver(sender, "ana@example.com", personal(sender=sender))
+    assert len(a.replies()) == 2
+    out = a.admin("forget", "ana@example.com", "--sender", "Bob@Example.org").stdout
+    assert b"forgot 1 ledger row(s) for bob@example.org" in out
+    for sender in ("bob@example.org", "carol@example.org"):
+        a.deliver(sender, "ana@example.com", personal(sender=sender))
+    assert len(a.replies()) == 3
+    assert b"forgot 2" in a.admin("forget", "ana@example.com").stdout
