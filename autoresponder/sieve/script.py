@@ -1,0 +1,225 @@
+"""Sieve text: the two flavours of script, the escaping of account data, and our marker.
+
+Account data reaches Sieve only through ``quote`` (RFC 5228 quoted strings: ``\\`` and ``"``
+escaped) and ``text_block`` (``text:`` multi-line strings, dot-stuffed). Neither flavour
+requires ``variables`` or ``encoded-character``, so ``${...}`` in account data stays literal.
+Pigeonhole refuses NUL and a bare CR anywhere in a script, so those never reach it: header
+values (subject, names) become one line, body text keeps its lines with LF endings (Pigeonhole
+turns each into CRLF).
+
+Every script we write starts with a marker comment holding, as one line of JSON, what
+``uninstall`` needs: which script was active before (and whether it was a plain file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from email.utils import formataddr
+
+SCRIPT_NAME = "autoresponder"
+PROGRAM = "autoresponder"
+MARKER = "# autoresponder-state: "
+FLAVOURS = ("execute", "vacation")
+DAY = 86400
+
+
+class ScriptError(Exception):
+    """The script cannot be built from this data (the message says why)."""
+
+
+def quote(value: str) -> str:
+    """A Sieve quoted string whose value is exactly ``value`` (LF becomes CRLF in Pigeonhole)."""
+    if "\0" in value or "\r" in value:
+        raise ValueError("NUL and CR cannot appear in a Sieve string")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def string_list(values: "list[str]") -> str:
+    return "[" + ", ".join(quote(v) for v in values) + "]"
+
+
+def one_line(value: str) -> str:
+    """A header value: line breaks and tabs become spaces, other control characters go."""
+    value = value.replace("\r\n", " ").replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    return "".join(c for c in value if c >= " " and c != "\x7f").strip()
+
+
+def body_text(value: str) -> str:
+    """Body text as Sieve can hold it: LF line ends, no NUL, ending with one line break."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\0", "")
+    return value if value.endswith("\n") else value + "\n"
+
+
+def text_block(value: str) -> str:
+    """A ``text:`` multi-line string (RFC 5228 §2.4.2): lines starting with "." get another."""
+    lines = body_text(value).split("\n")[:-1]
+    stuffed = [("." + line) if line.startswith(".") else line for line in lines]
+    return "text:\n" + "".join(line + "\n" for line in stuffed) + ".\n"
+
+
+@dataclass
+class State:
+    """What a script we installed remembers about the setup it replaced."""
+
+    flavour: str
+    account: str
+    previous: "str | None" = None     # the script that was active before ours, if any
+    previous_file: bool = False       # it was a plain file at the active path (local only)
+    program: "str | None" = None      # execute flavour: the program named in sieve_execute_bin_dir
+    version: int = 1
+
+    def comment(self) -> str:
+        # ensure_ascii: one line of ASCII whatever the names hold
+        return MARKER + json.dumps(asdict(self), sort_keys=True, ensure_ascii=True) + "\n"
+
+
+def parse_state(text: str) -> "State | None":
+    """The marker of a script we wrote, or None (not ours, or damaged)."""
+    for line in text.splitlines()[:10]:
+        if line.startswith(MARKER):
+            try:
+                d = json.loads(line[len(MARKER):])
+                return State(flavour=str(d["flavour"]), account=str(d["account"]),
+                             previous=d.get("previous"),
+                             previous_file=bool(d.get("previous_file", False)),
+                             program=d.get("program"),
+                             version=int(d.get("version", 1)))
+            except (ValueError, KeyError, TypeError):
+                return None
+    return None
+
+
+def _header(state: State) -> str:
+    return ("# Written by `autoresponder sieve install`; `autoresponder sieve uninstall` removes "
+            "it\n# and re-activates the script that was active before. Do not edit.\n"
+            + state.comment())
+
+
+def _require(exts: "list[str]") -> str:
+    return "require " + string_list(exts) + ";\n"
+
+
+def _include(state: State) -> str:
+    if not state.previous:
+        return ""
+    return ("# The filters that were active before keep working:\n"
+            f"include :personal {quote(state.previous)};\n")
+
+
+def execute_script(state: State, program: str = PROGRAM) -> str:
+    """Hand every message to the agent through vnd.dovecot.execute, then the user's filters.
+
+    ``execute`` is used as a test: if the agent fails (exit 75, crash, missing) the test is
+    false and the script goes on, so the user's filters and the implicit keep still file the
+    message. As a plain command, a failing program would abort the script instead.
+    """
+    exts = ["vnd.dovecot.execute"] + (["include"] if state.previous else [])
+    return (_header(state) + _require(exts)
+            + "# The agent reads the envelope from SENDER/RECIPIENT/ORIG_RECIPIENT and the\n"
+              "# message from stdin; it decides, replies and records. It never files anything.\n"
+            + f"if execute :pipe {quote(program)} {{\n}}\n"
+            + _include(state))
+
+
+@dataclass
+class Vacation:
+    """The account's reply as RFC 5230 vacation arguments (already rendered)."""
+
+    address: str
+    subject: str
+    text: str
+    html: "str | None" = None
+    from_name: str = ""
+    aliases: "list[str]" = field(default_factory=list)
+    interval: int = 7 * DAY
+    start_at: "str | None" = None
+    end_at: "str | None" = None
+    handle: str = ""
+
+
+def vacation_from_account(config, account) -> Vacation:
+    """Render the account's template without a particular message (render.render_static)."""
+    from autoresponder import render
+
+    subject, text, html = render.render_static(config, account)
+    interval = account.interval_seconds if account.interval_seconds is not None \
+        else config.interval
+    return Vacation(address=account.address, subject=subject, text=text, html=html,
+                    from_name=account.from_name or "", aliases=list(account.aliases),
+                    interval=int(interval), start_at=account.start_at, end_at=account.end_at,
+                    handle=account.handle or "")
+
+
+def period(interval: int, seconds_ok: bool) -> "tuple[str, str | None]":
+    """(":days N" or ":seconds N", a warning or None) for an interval in seconds."""
+    if interval > 0 and interval % DAY == 0:
+        return f":days {interval // DAY}", None
+    if seconds_ok:
+        return f":seconds {interval}", None
+    days = max(1, -(-interval // DAY))
+    return f":days {days}", (f"the server lacks vacation-seconds: interval of {interval} s "
+                             f"rounded up to {days} day(s)")
+
+
+def mime_entity(text: str, html: str) -> str:
+    """A multipart/alternative entity for ``:mime`` (its own headers, no MIME-Version)."""
+    from email.message import EmailMessage
+    from email.policy import SMTP
+
+    m = EmailMessage(policy=SMTP.clone(linesep="\n"))
+    m.set_content(body_text(text))
+    m.add_alternative(html, subtype="html")
+    for part in m.walk():
+        del part["MIME-Version"]  # Pigeonhole writes the message's own MIME-Version
+    # A boundary derived from the content: the same settings give the same script, so
+    # `sieve status` can tell whether the installed one is current.
+    digest = hashlib.sha256((text + "\0" + html).encode("utf-8", "surrogatepass")).hexdigest()
+    m.set_boundary("=_autoresponder_" + digest[:32])
+    return m.as_string()
+
+
+def format_from(name: str, address: str) -> str:
+    """``:from`` value: a quoted or RFC 2047-encoded display name and the address."""
+    name = one_line(name)
+    return formataddr((name, address)) if name else address
+
+
+def vacation_script(state: State, v: Vacation, seconds_ok: bool = False) -> "tuple[str, list[str]]":
+    """Pigeonhole's own vacation action from the account's settings; (text, warnings)."""
+    warnings = []
+    exts = ["vacation"]
+    when, warn = period(v.interval, seconds_ok)
+    if warn:
+        warnings.append(warn)
+    if when.startswith(":seconds"):
+        exts.append("vacation-seconds")
+    tests = []
+    if v.start_at:
+        tests.append(f'currentdate :zone "+0000" :value "ge" "iso8601" {quote(one_line(v.start_at))}')
+    if v.end_at:
+        tests.append(f'currentdate :zone "+0000" :value "lt" "iso8601" {quote(one_line(v.end_at))}')
+    if tests:
+        exts += ["date", "relational"]
+    if state.previous:
+        exts.append("include")
+    subject = one_line(v.subject)
+    args = [when]
+    if subject:
+        args.append(f":subject {quote(subject)}")
+    args.append(f":from {quote(format_from(v.from_name, v.address))}")
+    if v.aliases:
+        args.append(f":addresses {string_list([one_line(a) for a in v.aliases])}")
+    if v.handle:
+        args.append(f":handle {quote('autoresponder-' + one_line(v.handle))}")
+    if v.html is not None:
+        args.append(":mime")
+        reason = text_block(mime_entity(v.text, v.html))
+    else:
+        reason = text_block(v.text)
+    action = "vacation " + " ".join(args) + " " + reason + ";\n"
+    if tests:
+        cond = tests[0] if len(tests) == 1 else "allof(" + ", ".join(tests) + ")"
+        action = f"if {cond} {{\n" + action + "}\n"
+    return _header(state) + _require(exts) + action + _include(state), warnings
