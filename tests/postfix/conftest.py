@@ -39,6 +39,9 @@ CONTRIB = ROOT / "contrib" / "postfix"
 DOMAIN = "lab.test"
 AUTOREPLY_DOMAIN = "autoreply.lab.test"
 SERVICE = "autoresponder"
+# Mail to N@exitcode.lab.test goes to a pipe service whose command exits N (optionally after
+# printing TEXT: N.TEXT@...): what Postfix makes of each exit status, measured, not assumed.
+EXITCODE_DOMAIN = "exitcode.lab.test"
 NOBODY_UID = 65534
 NOBODY_GID = 65534
 POSTFIX = "/usr/sbin/postfix"
@@ -118,7 +121,8 @@ class PostfixLab:
         (e / "mailboxes").write_text(
             "".join(f"{u}@{DOMAIN} {DOMAIN}/{u}/\n" for u in USERS))
         (e / "virtual").write_text("".join(f"{k} {v}\n" for k, v in VIRTUAL_ALIASES.items()))
-        (e / "autoresponder_transport").write_text(f"{AUTOREPLY_DOMAIN}  {SERVICE}:\n")
+        (e / "autoresponder_transport").write_text(
+            f"{AUTOREPLY_DOMAIN}  {SERVICE}:\n{EXITCODE_DOMAIN}  exitcode:\n")
         self.bcc_map.write_text("")
         (e / "main.cf").write_text(self.main_cf())
         (e / "master.cf").write_text(self.master_cf())
@@ -179,6 +183,7 @@ queue_run_delay = 5s
 minimal_backoff_time = 5s
 maximal_backoff_time = 10s
 delay_warning_time = 0h
+exitcode_destination_recipient_limit = 1
 # the reply port's client restrictions: "permit", or "defer" to break the agent's transport
 lab_reply_gate = permit
 # --- from contrib/postfix/main.cf, paths of this lab ---
@@ -223,6 +228,8 @@ anvil      unix  -       -       n       -       1       anvil
 scache     unix  -       -       n       -       1       scache
 postlog    unix-dgram n  -       n       -       1       postlogd
 {svc}
+exitcode   unix  -       n       n       -       -       pipe
+  flags= user=nobody argv=/bin/sh -c {{ cat >/dev/null; printf %s "$$1" >&2; exit "$$0" }} ${{user}} ${{extension}}
 """
 
     def contrib_service(self) -> str:

@@ -8,6 +8,7 @@ submits its reply before it exits, so by then every reply has reached the sink.
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -264,3 +265,24 @@ def test_bad_agent_config_defers_and_never_bounces(lab):
         lab.wait_idle()
     assert st["status"] == "deferred", st
     assert ndrs(lab) == []
+
+
+@pytest.mark.parametrize("rcpt,status,dsn", [
+    ("0", "sent", "2.0.0"),
+    ("75", "deferred", "4.3.0"),       # EX_TEMPFAIL: stays queued, retried
+    ("78", "bounced", "5.3.5"),        # EX_CONFIG: a bounce, not a deferral
+    ("1", "bounced", "5.3.0"),         # a crash (e.g. a traceback)
+    ("64", "bounced", "5.3.0"),        # EX_USAGE (argparse-style errors are 2: bounced too)
+    ("75+5.7.1", "bounced", "5.7.1"),  # output starting with a status code beats exit 75
+])
+def test_what_postfix_does_with_each_exit_status(lab, rcpt, status, dsn):
+    """The table in contrib/postfix/README.md, measured on the installed Postfix."""
+    mark = lab.log_mark()
+    qid = lab.send(EXTERNAL, f"{rcpt}@exitcode.lab.test", b"Subject: exit\r\n\r\nx\r\n")
+    m = lab.wait_for_log(rf"{qid}: to=<{re.escape(rcpt)}@exitcode\.lab\.test>.*relay=exitcode.* "
+                         rf"dsn=([0-9.]+), status=(\w+)", mark)
+    if m.group(2) == "deferred":
+        lab.postfix_cmd("postsuper", "-d", qid)
+    lab.wait_idle()
+    assert (m.group(2), m.group(1)) == (status, dsn)
+    assert len(ndrs(lab)) == (1 if status == "bounced" else 0)
