@@ -40,7 +40,8 @@ DOMAIN = "lab.test"
 AUTOREPLY_DOMAIN = "autoreply.lab.test"
 SERVICE = "autoresponder"
 # Mail to N@exitcode.lab.test goes to a pipe service whose command exits N (optionally after
-# printing TEXT: N.TEXT@...): what Postfix makes of each exit status, measured, not assumed.
+# printing TEXT: N+TEXT@...; N+sleep@ outlives the service's time limit, N+kill@ dies by
+# SIGKILL): what Postfix makes of each exit status, measured, not assumed.
 EXITCODE_DOMAIN = "exitcode.lab.test"
 NOBODY_UID = 65534
 NOBODY_GID = 65534
@@ -54,7 +55,7 @@ USERS = ("ana", "ben", "cora", "dana", "erin", "frank", "gail", "hugo", "lia", "
 VIRTUAL_ALIASES = {"stale@lab.test": "ghost@lab.test", "olga.ext@lab.test": "olga@lab.test"}
 # Accounts on vacation for the whole session (each test uses its own), with agent aliases.
 VACATIONS = {"ana": [], "ben": [], "cora": [], "dana": [], "frank": [], "gail": [],
-             "hugo": [], "lia": [], "leo": [], "olga": ["olga.ext@lab.test"]}
+             "hugo": [], "lia": [], "leo": [], "olga": ["olga.ext@lab.test"], "paul": []}
 
 
 def postfix_missing() -> "str | None":
@@ -184,6 +185,7 @@ minimal_backoff_time = 5s
 maximal_backoff_time = 10s
 delay_warning_time = 0h
 exitcode_destination_recipient_limit = 1
+exitcode_time_limit = 1s
 # the reply port's client restrictions: "permit", or "defer" to break the agent's transport
 lab_reply_gate = permit
 # --- from contrib/postfix/main.cf, paths of this lab ---
@@ -229,7 +231,7 @@ scache     unix  -       -       n       -       1       scache
 postlog    unix-dgram n  -       n       -       1       postlogd
 {svc}
 exitcode   unix  -       n       n       -       -       pipe
-  flags= user=nobody argv=/bin/sh -c {{ cat >/dev/null; printf %s "$$1" >&2; exit "$$0" }} ${{user}} ${{extension}}
+  flags= user=nobody argv=/bin/sh -c {{ cat >/dev/null; case "$$1" in sleep) sleep 5;; kill) kill -9 $$$$;; *) printf %s "$$1" >&2;; esac; exit "$$0" }} ${{user}} ${{extension}}
 """
 
     def contrib_service(self) -> str:

@@ -78,6 +78,20 @@ def test_mail_to_an_alias_is_copied_for_the_account(lab):
     assert only_reply(lab, sender).mail_from == "<>"
 
 
+def test_address_extension_is_copied_for_the_account(lab):
+    """paul+news@: Postfix's BCC lookup falls back from user+ext@ to user@, the mailbox gets
+    it, and the agent answers as paul."""
+    sender = "wes@example.net"
+    data, mid = make_message(sender, "paul+news@lab.test")
+    mark = lab.log_mark()
+    qid = lab.send(sender, "paul+news@lab.test", data)
+    assert lab.copy_status(qid, "paul@lab.test", mark)["status"] == "sent"
+    lab.wait_idle()
+    assert lab.in_mailbox("paul", mid) == 1
+    reply = only_reply(lab, sender)
+    assert reply.mail_from == "<>" and "paul" in reply.message["From"]
+
+
 def test_list_mail_is_delivered_without_reply(lab):
     sender = "news-bounces@lists.example.org"
     data, mid = make_message(
@@ -274,6 +288,8 @@ def test_bad_agent_config_defers_and_never_bounces(lab):
     ("1", "bounced", "5.3.0"),         # a crash (e.g. a traceback)
     ("64", "bounced", "5.3.0"),        # EX_USAGE (argparse-style errors are 2: bounced too)
     ("75+5.7.1", "bounced", "5.7.1"),  # output starting with a status code beats exit 75
+    ("0+kill", "deferred", "4.3.0"),   # killed by a signal: retried
+    ("0+sleep", "bounced", "5.3.0"),   # over the service's time limit: a bounce
 ])
 def test_what_postfix_does_with_each_exit_status(lab, rcpt, status, dsn):
     """The table in contrib/postfix/README.md, measured on the installed Postfix."""
