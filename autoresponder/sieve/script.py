@@ -195,11 +195,14 @@ def vacation_script(state: State, v: Vacation, seconds_ok: bool = False) -> "tup
         warnings.append(warn)
     if when.startswith(":seconds"):
         exts.append("vacation-seconds")
+    # Pigeonhole's iso8601 date part in zone +0000 reads "2026-11-29T03:22:15Z", the very
+    # form the database keeps, so plain string comparison orders them.
+    now = 'currentdate :zone "+0000" :value'
     tests = []
     if v.start_at:
-        tests.append(f'currentdate :zone "+0000" :value "ge" "iso8601" {quote(one_line(v.start_at))}')
+        tests.append(f'{now} "ge" "iso8601" {quote(one_line(v.start_at))}')
     if v.end_at:
-        tests.append(f'currentdate :zone "+0000" :value "lt" "iso8601" {quote(one_line(v.end_at))}')
+        tests.append(f'{now} "lt" "iso8601" {quote(one_line(v.end_at))}')
     if tests:
         exts += ["date", "relational"]
     if state.previous:

@@ -3,10 +3,10 @@ filters, and uninstall puts back exactly what was there."""
 
 from __future__ import annotations
 
-import email
-import email.policy
+import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -145,8 +145,6 @@ def test_vacation_flavour_gives_pigeonholes_own_reply(lab, agent, sink):
 
     st = agent.cli("sieve", "status", addr, "--json", "--home", str(lab.home(user)),
                    "--dovecot-config", str(lab.conf))
-    import json
-
     out = json.loads(st.stdout)
     assert out["is_active"] and out["flavour"] == "vacation" and out["up_to_date"] is True
     agent.cli("vacation", "enable", addr, "--message", "Changed text.")
@@ -198,16 +196,12 @@ def test_managesieve_install_status_uninstall_and_refusal(lab, agent, sink):
     lab.reset_home(user)
     mine = 'require "fileinto";\r\nif header :contains "subject" "x" { fileinto "X"; }\r\n'
     c = Client("127.0.0.1", lab.sieve_port)
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert c.connect(addr, PASSWORD, starttls=False, authmech="PLAIN")
     assert c.putscript("mine", mine) and c.setactive("mine")
     env = {"AUTORESPONDER_SIEVE_PASSWORD": PASSWORD}
     ms = ["--server", "127.0.0.1", "--port", str(lab.sieve_port)]
-    import json
-
     r = agent.cli("sieve", "install", addr, *ms, env=env)
     assert "activated" in r.stdout
     out = json.loads(agent.cli("sieve", "status", addr, "--json", *ms, env=env).stdout)
