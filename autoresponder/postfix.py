@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 
 from autoresponder import exits
+
+_CANTCREAT = 73  # sysexits EX_CANTCREAT: the table file could not be written
 
 # postmap's output file per table type (the types that postmap builds from a text file).
 _SUFFIX = {"hash": ".db", "btree": ".db", "lmdb": ".lmdb", "cdb": ".cdb"}
@@ -94,12 +97,18 @@ def run(args: argparse.Namespace, config) -> int:
     if args.postmap and not args.output:
         print("autoresponder: postfix-map: --postmap needs --output FILE", file=sys.stderr)
         return exits.USAGE
-    conn = store.connect(config.database, readonly=True)
     try:
-        accounts = store.all_accounts(conn)
-    finally:
-        if conn is not None:
-            conn.close()
+        conn = store.connect(config.database, readonly=True)
+        try:
+            accounts = store.all_accounts(conn)
+        finally:
+            if conn is not None:
+                conn.close()
+    except sqlite3.Error as e:
+        # Locked or unreadable: keep the current table; cron tries again on its next run.
+        print(f"autoresponder: postfix-map: cannot read {config.database}: {e}",
+              file=sys.stderr)
+        return exits.TEMPFAIL
     now = args.at if args.at is not None else time.time()
     pairs, warnings = entries(accounts, domain, now)
     for w in warnings:
@@ -108,7 +117,12 @@ def run(args: argparse.Namespace, config) -> int:
     if not args.output:
         sys.stdout.write(text)
         return exits.OK
-    return write_table(args.output, text, args)
+    try:
+        return write_table(args.output, text, args)
+    except OSError as e:
+        print(f"autoresponder: postfix-map: cannot write {args.output}: "
+              f"{e.strerror or e}", file=sys.stderr)
+        return _CANTCREAT
 
 
 def write_table(path: str, text: str, args: argparse.Namespace) -> int:

@@ -159,3 +159,23 @@ def test_text_output_without_postmap(pm, tmp_path):
     assert run_map(pm, "--output", str(out)).returncode == 0
     assert table(out.read_text()) == {"ana@example.com": "ana#example.com@autoreply.example.com"}
     assert oct(out.stat().st_mode & 0o777) == oct(0o644)
+
+
+def test_unwritable_output_is_a_clear_error(pm, tmp_path):
+    pm.admin("vacation", "enable", "ana@example.com")
+    r = run_map(pm, "--output", str(tmp_path / "no-such-dir" / "bcc"))
+    assert r.returncode == 73
+    assert b"cannot write" in r.stderr and b"Traceback" not in r.stderr
+
+
+def test_unreadable_database_keeps_the_table(pm, tmp_path):
+    pm.admin("vacation", "enable", "ana@example.com")
+    out = tmp_path / "bcc.txt"
+    assert run_map(pm, "--output", str(out)).returncode == 0
+    old = out.read_text()
+    for p in pm.db.parent.glob(pm.db.name + "*"):
+        p.write_bytes(b"this is not a database " * 100)
+    r = run_map(pm, "--output", str(out))
+    assert r.returncode == 75, r.stderr
+    assert b"cannot read" in r.stderr and b"Traceback" not in r.stderr
+    assert out.read_text() == old
