@@ -70,7 +70,7 @@ def wrapper_text(agent: str, config: str) -> str:
 
 
 class DovecotLab:
-    USERS = ("away", "alice", "vic", "sally", "sam")
+    USERS = ("away", "alice", "vic", "sally", "sam", "glob")
 
     def __init__(self, submission_port: int, agent: "str | None" = None,
                  agent_config: "str | None" = None):
@@ -97,9 +97,19 @@ class DovecotLab:
         for d in ("run", "state", "home", "sieve-bin"):
             (r / d).mkdir(exist_ok=True)
         os.chmod(self.bin, 0o755)
+        # `glob` is set up as contrib's 90-autoresponder.conf option (a) sets up everyone
+        # (userdb fields override plugin settings): contrib's script as sieve_before, and
+        # vnd.dovecot.execute for global scripts only.
+        self.before = r / "sieve-before.d" / "autoresponder.sieve"
+        self.before.parent.mkdir(exist_ok=True)
+        self.before.write_text((CONTRIB / "autoresponder.sieve").read_text())
         users = []
         for u in self.USERS:
-            users.append(f"{u}@{DOMAIN}:{{PLAIN}}{PASSWORD}:{NOBODY}:{NOBODY}::{self.home(u)}::")
+            extra = (f"userdb_sieve_before={self.before} "
+                     "userdb_sieve_extensions=+vnd.dovecot.pipe "
+                     "userdb_sieve_global_extensions=+vnd.dovecot.execute") if u == "glob" else ""
+            users.append(f"{u}@{DOMAIN}:{{PLAIN}}{PASSWORD}:{NOBODY}:{NOBODY}::{self.home(u)}::"
+                         + extra)
         (r / "users").write_text("\n".join(users) + "\n")
         for u in self.USERS:
             self.reset_home(u)
@@ -217,6 +227,13 @@ plugin {{
         with smtplib.LMTP("127.0.0.1", self.lmtp_port, timeout=30) as c:
             refused = c.sendmail(sender, [self.address(user)], message)
         assert not refused, refused
+
+    def lda(self, sender: str, user: str, message: bytes) -> subprocess.CompletedProcess:
+        """dovecot-lda as an MTA runs it (root, -d user through this instance's userdb)."""
+        return subprocess.run(["/usr/lib/dovecot/dovecot-lda", "-c", str(self.conf),
+                               "-d", self.address(user), "-f", sender,
+                               "-a", self.address(user)],
+                              input=message, capture_output=True, timeout=60)
 
     def mailbox(self, user: str, folder: str = "") -> "list[bytes]":
         """Messages in INBOX (or a folder), oldest first."""

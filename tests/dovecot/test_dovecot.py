@@ -239,3 +239,41 @@ def test_managesieve_install_status_uninstall_and_refusal(lab, agent, sink):
                   check=False)
     assert r.returncode == 65 and "login" in r.stderr
     c.logout()
+
+
+def test_global_sieve_before_via_dovecot_lda_and_what_exit_75_means(lab, agent, sink):
+    """contrib's global script as sieve_before; dovecot-lda exits 0 whatever the agent says,
+    so a temporary failure (75) loses that one reply, never the message."""
+    import subprocess
+
+    user, addr = "glob", lab.address("glob")
+    user_filter(lab, user)  # the user's own script runs after the global one
+    r = subprocess.run(["sievec", "-c", str(lab.conf), str(lab.before)], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    agent.cli("vacation", "enable", addr, "--message", "Away.")
+
+    r = lab.lda("bob@example.org", user, message("bob@example.org", addr))
+    assert r.returncode == 0, r.stderr
+    assert len(lab.mailbox(user, "Work")) == 1
+    assert len(settle(sink, 1)) == 1
+
+    sink.fail_with = "451 4.3.0 try again later"  # the reply cannot be sent: agent exits 75
+    r = lab.lda("carol@example.org", user, message("carol@example.org", addr, msgid="<c1@x>"))
+    assert r.returncode == 0  # not 75: nobody will retry this delivery
+    assert len(lab.mailbox(user, "Work")) == 2
+    assert "Terminated with non-zero exit code 75" in lab.log_text()
+    sink.fail_with = None
+    assert settle(sink, 2) == sink.messages and len(sink.messages) == 1
+
+    # nothing was recorded for carol, so her next message gets the reply
+    r = lab.lda("carol@example.org", user, message("carol@example.org", addr, msgid="<c2@x>"))
+    assert r.returncode == 0
+    got = settle(sink, 2)
+    assert len(got) == 2 and got[1].rcpt_tos == ["carol@example.org"]
+
+    # with execute allowed for global scripts only, users cannot name the program themselves
+    r = agent.cli("sieve", "install", addr, "--server", "127.0.0.1", "--port",
+                  str(lab.sieve_port), env={"AUTORESPONDER_SIEVE_PASSWORD": PASSWORD},
+                  check=False)
+    assert r.returncode == 65 and "restricted to global scripts" in r.stderr, r.stderr
