@@ -43,6 +43,9 @@ SERVICE = "autoresponder"
 # printing TEXT: N+TEXT@...; N+sleep@ outlives the service's time limit, N+kill@ dies by
 # SIGKILL): what Postfix makes of each exit status, measured, not assumed.
 EXITCODE_DOMAIN = "exitcode.lab.test"
+EXITCODE_ARGV = ('/bin/sh -c { cat >/dev/null; case "$$1" in sleep) sleep 5;; '
+                 'kill) kill -9 $$$$;; *) printf %s "$$1" >&2;; esac; exit "$$0" } '
+                 '${user} ${extension}')
 NOBODY_UID = 65534
 NOBODY_GID = 65534
 POSTFIX = "/usr/sbin/postfix"
@@ -231,7 +234,7 @@ scache     unix  -       -       n       -       1       scache
 postlog    unix-dgram n  -       n       -       1       postlogd
 {svc}
 exitcode   unix  -       n       n       -       -       pipe
-  flags= user=nobody argv=/bin/sh -c {{ cat >/dev/null; case "$$1" in sleep) sleep 5;; kill) kill -9 $$$$;; *) printf %s "$$1" >&2;; esac; exit "$$0" }} ${{user}} ${{extension}}
+  flags= user=nobody argv={EXITCODE_ARGV}
 """
 
     def contrib_service(self) -> str:
