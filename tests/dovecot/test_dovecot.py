@@ -263,6 +263,8 @@ def test_global_sieve_before_via_dovecot_lda_and_what_exit_75_means(lab, agent, 
     assert r.returncode == 0  # not 75: nobody will retry this delivery
     assert len(lab.mailbox(user, "Work")) == 2
     assert "Terminated with non-zero exit code 75" in lab.log_text()
+    lab.lmtp("erin@example.org", user, message("erin@example.org", addr, msgid="<e1@x>"))
+    assert len(lab.mailbox(user, "Work")) == 3  # LMTP: 250 for the recipient all the same
     sink.fail_with = None
     assert settle(sink, 2) == sink.messages and len(sink.messages) == 1
 
@@ -271,6 +273,7 @@ def test_global_sieve_before_via_dovecot_lda_and_what_exit_75_means(lab, agent, 
     assert r.returncode == 0
     got = settle(sink, 2)
     assert len(got) == 2 and got[1].rcpt_tos == ["carol@example.org"]
+    assert lab.log_text().count("Terminated with non-zero exit code 75") == 2
 
     # with execute allowed for global scripts only, users cannot name the program themselves
     r = agent.cli("sieve", "install", addr, "--server", "127.0.0.1", "--port",
