@@ -72,8 +72,9 @@ def _common(p) -> None:
 
 
 def _say(lines) -> None:
+    """Results on stdout, warnings on stderr (so `--print` output stays a clean script)."""
     for line in lines:
-        print(line)
+        print(line, file=sys.stderr if line.startswith("warning:") else sys.stdout)
 
 
 def _fail(text: str, code: int = exits.DATAERR) -> int:
@@ -164,11 +165,11 @@ def cmd_install(args, config) -> int:
         account = normalize(account) or account
         build = builder(config, args.flavour, args.program)
         if args.flavour == "execute" and _account(config, account) is None:
-            print(f"warning: no account {account!r} yet: the agent will let this user's mail "
-                  f"through without replies until `autoresponder vacation enable {account}`")
+            _say([f"warning: no account {account!r} yet: the agent will let this user's mail "
+                  f"through without replies until `autoresponder vacation enable {account}`"])
         if args.print_only:
             text, warnings = build(S.State(flavour=args.flavour, account=account), False)
-            _say(f"# warning: {w}" for w in warnings)
+            _say(f"warning: {w}" for w in warnings)
             sys.stdout.write(text)
             return exits.OK
         from autoresponder.sieve.install import install

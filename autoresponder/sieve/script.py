@@ -170,7 +170,7 @@ def mime_entity(text: str, html: str) -> str:
 
     m = EmailMessage(policy=SMTP.clone(linesep="\n"))
     m.set_content(body_text(text))
-    m.add_alternative(html, subtype="html")
+    m.add_alternative(body_text(html), subtype="html")
     for part in m.walk():
         del part["MIME-Version"]  # Pigeonhole writes the message's own MIME-Version
     # A boundary derived from the content: the same settings give the same script, so

@@ -52,6 +52,7 @@ class AgentSetup:
         self.log = self.state / "agent.log"
         self.bin = str(venv / "bin" / "autoresponder")
         self.cache = self.dir / "admin-cache"
+        self.extra_env: dict = {}
         self.config.write_text(
             f'database = "{self.state}/autoresponder.sqlite3"\n'
             'interval = "1d"\n'
@@ -72,6 +73,7 @@ class AgentSetup:
         e = {k: v for k, v in os.environ.items()
              if k not in ("SENDER", "RECIPIENT", "ORIG_RECIPIENT", "AUTORESPONDER_CONFIG")}
         e["AUTORESPONDER_CACHE_DIR"] = str(self.cache)
+        e.update(self.extra_env)
         e.update(env or {})
         r = subprocess.run([sys.executable, "-m", "autoresponder", "--config", str(self.config),
                             *args], capture_output=True, text=True, env=e, cwd=str(ROOT),
@@ -96,6 +98,8 @@ def lab(dovecot_available, dc_sink):
     lab.agent_config = str(lab.agent_setup.config)
     try:
         lab.start()
+        if lab.ca is not None:  # trust the lab's certificate (ManageSieve STARTTLS)
+            lab.agent_setup.extra_env["SSL_CERT_FILE"] = str(lab.ca)
         yield lab
     finally:
         lab.stop()

@@ -85,6 +85,21 @@ class DovecotLab:
         self.agent = agent
         self.agent_config = agent_config
         self.pid: "int | None" = None
+        self.ca: "Path | None" = None  # the self-signed certificate, when openssl made one
+
+    def _make_cert(self) -> "str":
+        """ssl settings: a certificate for 127.0.0.1 (ManageSieve then offers STARTTLS)."""
+        if shutil.which("openssl") is None:
+            return "ssl = no\n"
+        cert, key = self.root / "cert.pem", self.root / "key.pem"
+        r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-days", "2", "-subj", "/CN=127.0.0.1",
+                            "-addext", "subjectAltName=IP:127.0.0.1",
+                            "-keyout", str(key), "-out", str(cert)], capture_output=True)
+        if r.returncode != 0:
+            return "ssl = no\n"
+        self.ca = cert
+        return f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}\n"
 
     def address(self, user: str) -> str:
         return f"{user}@{DOMAIN}"
@@ -123,8 +138,7 @@ state_dir = {r}/state
 instance_name = dclab-{r.name[-8:]}
 listen = 127.0.0.1
 protocols = lmtp sieve
-ssl = no
-disable_plaintext_auth = no
+{self._make_cert()}disable_plaintext_auth = no
 auth_mechanisms = plain login
 log_path = {self.log}
 hostname = mx.{DOMAIN}

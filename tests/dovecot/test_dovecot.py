@@ -186,7 +186,7 @@ def test_existing_filter_keeps_working_and_uninstall_restores_it(lab, agent, sin
     assert settle(sink, 1) == []  # our script is gone: no agent, no reply
 
 
-def test_managesieve_install_status_uninstall_and_refusal(lab, agent, sink):
+def test_managesieve_install_status_uninstall_and_refusal(lab, agent, sink, monkeypatch):
     from sievelib.managesieve import Client
 
     from autoresponder.sieve.install import InstallError
@@ -204,6 +204,10 @@ def test_managesieve_install_status_uninstall_and_refusal(lab, agent, sink):
     ms = ["--server", "127.0.0.1", "--port", str(lab.sieve_port)]
     r = agent.cli("sieve", "install", addr, *ms, env=env)
     assert "activated" in r.stdout
+    if lab.ca is not None:  # the server offers STARTTLS, so the password went over TLS
+        logins = [ln for ln in lab.log_text().splitlines()
+                  if "managesieve-login: Info: Login: user=<sally@" in ln]
+        assert logins and all(", TLS," in ln for ln in logins[1:]), logins
     out = json.loads(agent.cli("sieve", "status", addr, "--json", *ms, env=env).stdout)
     assert out["is_active"] and out["ours"] and out["previous"] == "mine"
     assert out["flavour"] == "execute" and sorted(out["scripts"]) == ["autoresponder", "mine"]
@@ -218,6 +222,8 @@ def test_managesieve_install_status_uninstall_and_refusal(lab, agent, sink):
                   env=env, check=False)
     assert r.returncode == 65
     assert "invalid program name '../x'" in r.stderr and "refused by the server" in r.stderr
+    for k, v in agent.extra_env.items():  # OpenSSL reads SSL_CERT_FILE at each verify setup
+        monkeypatch.setenv(k, v)
     store = ManageSieveStore("127.0.0.1", lab.sieve_port, addr, PASSWORD)
     try:
         with pytest.raises(InstallError) as e:
