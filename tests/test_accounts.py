@@ -43,6 +43,11 @@ class InProcessAgent(Agent):
                     code = cli.main(["--config", str(self.config), *args])
                 except SystemExit as e:  # argparse
                     code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+                except Exception:  # what the interpreter would do: a traceback, exit 1
+                    import traceback
+
+                    err.write(traceback.format_exc())
+                    code = 1
         finally:
             sys.stdin = saved_stdin
             os.environ.clear()
@@ -387,8 +392,10 @@ def test_purge_older_than_waits_for_the_extra_margin(tmp_path):
     assert "purged 1 ledger rows" in a.admin("purge").stdout.decode()
 
 
-def test_purge_with_a_bad_duration_is_refused(agent):
-    refused(agent.run("purge", "--older-than", "forever"), "forever")
+@pytest.mark.parametrize("bad", ["forever", "\u00b2", "1\u00b2h"])
+def test_purge_with_a_bad_duration_is_refused(agent, bad):
+    refused(agent.run("purge", "--older-than", bad), bad)
+    refused(agent.run("purge", "--keep-history", bad), bad)
 
 
 def test_history_keeps_the_rate_limit_period(tmp_path):

@@ -45,6 +45,7 @@ BAD = {
     "unknown table": ('[smtp]\nhost = "x"\n', "smtp", ["unknown key", "transport"]),
     "wrong type bool": ('dayfirst = "yes"\n', "dayfirst", ["true or false", "'yes'"]),
     "wrong type duration": ('interval = "soon"\n', "interval", ["duration", "'soon'"]),
+    "unicode digit duration": ('interval = "\u00b2"\n', "interval", ["duration"]),
     "wrong type int": ('[transport]\nport = "25"\n', "transport.port", ["integer"]),
     "negative int": ('[rate_limit]\nper_account = -1\n', "rate_limit.per_account",
                      ["integer", "-1"]),
@@ -218,7 +219,8 @@ def test_values_are_converted(tmp_path, monkeypatch):
 
 # --- deliver with a bad config ----------------------------------------------------------------
 
-@pytest.mark.parametrize("text", ['colour = "red"\n', "interval = \n", None])
+@pytest.mark.parametrize("text", ['colour = "red"\n', "interval = \n", None,
+                                  'interval = "\u00b2"\n'])
 def test_deliver_with_a_bad_config_exits_78_and_drains_stdin(tmp_path, text):
     cfg = tmp_path / "bad.toml"
     if text is not None:
