@@ -212,8 +212,10 @@ def vacation_script(state: State, v: Vacation, seconds_ok: bool = False) -> "tup
     if subject:
         args.append(f":subject {quote(subject)}")
     args.append(f":from {quote(format_from(v.from_name, v.address))}")
-    if v.aliases:
-        args.append(f":addresses {string_list([one_line(a) for a in v.aliases])}")
+    # The account's own address too: the Dovecot user (the envelope recipient Pigeonhole
+    # knows) need not be spelled like the account.
+    own = [v.address] + [a for a in v.aliases if a != v.address]
+    args.append(f":addresses {string_list([one_line(a) for a in own])}")
     if v.handle:
         args.append(f":handle {quote('autoresponder-' + one_line(v.handle))}")
     if v.html is not None:
