@@ -634,6 +634,12 @@ def test_arf_feedback_report(world):
                 "feedback-report")
 
 
+def test_report_content_type_in_any_case(world):
+    raw = mail(ctype='Multipart/REPORT; Report-Type="delivery-status"; boundary=b',
+               body="--b\n\nx\n--b--\n")
+    assert_skip(world.decide(raw), "report")
+
+
 def test_single_part_delivery_status(world):
     raw = mail(ctype="message/delivery-status", body="Final-Recipient: rfc822; x@y.example\n")
     assert_skip(world.decide(raw), "report", "message/delivery-status")
@@ -720,6 +726,17 @@ def test_a_personal_message_about_a_bounce_gets_a_reply(world):
     body = ("Hi Ana,\n\nmy mail to Carl came back undeliverable, it said 'user unknown' and\n"
             "'recipient address rejected'. Do you have his new address?\n\nBob\n")
     assert_reply(world.decide(mail(body=body, subject="Undeliverable mail to Carl?")))
+
+
+def test_a_personal_message_quoting_a_bounce_gets_a_reply(world):
+    """A person asking for help with a bounce they got: From, envelope and To are people, the
+    bounce text is quoted with "> ". It is not itself a bounce."""
+    body = ("Hi Ana,\n\nmy mail to Carl came back with this, do you know his new address?\n\n"
+            "> This message was created automatically by mail delivery software.\n>\n"
+            "> A message that you sent could not be delivered to one or more of its\n"
+            "> recipients. This is a permanent error. The following address(es) failed:\n>\n"
+            ">   <carl@example.net>\n>     550 5.1.1 User unknown\n\n---\nBob\n")
+    assert_reply(world.decide(mail(body=body, subject="Fwd: my mail to Carl bounced?")))
 
 
 def test_a_personal_message_mentioning_unsubscribe_gets_a_reply(world):
@@ -812,6 +829,8 @@ def test_addressed_near_misses(world, extra, to):
 def test_envelope_recipient_detail_counts_as_addressed(world):
     assert_reply(world.decide(mail(to="Ana <ana+travel@example.com>"),
                               recipient="ana+travel@example.com"))
+    assert_reply(world.decide(mail(to="Ana <ANA+Travel@Example.com>"),
+                              recipient="<ANA+Travel@EXAMPLE.COM>"))
 
 
 def test_check_recipient_can_be_switched_off(world):
