@@ -85,11 +85,11 @@ def test_execute_script_delivers_and_the_agent_replies_once(lab, agent, sink):
     lab.lmtp("owner-news@lists.example.net", user,
              message("News <news@lists.example.net>", addr, msgid="<m3@example.org>",
                      extra="List-Id: <news.lists.example.net>\r\nPrecedence: list\r\n"))
-    # a bounce (null sender: Pigeonhole leaves SENDER unset): delivered, no reply
-    lab.lmtp("", user, message("MAILER-DAEMON@example.net", addr, msgid="<m4@example.org>",
-                               subject="Undelivered Mail"))
+    # null envelope sender (Pigeonhole leaves SENDER unset) but an ordinary From: no reply
+    lab.lmtp("", user, message("Carol <carol@example.org>", addr, msgid="<m4@example.org>"))
     assert len(lab.mailbox(user)) == 4
     assert len(settle(sink, 2)) == 1
+    assert "rule=null-sender" in agent.log_lines()[-1]
 
 
 def test_a_failing_agent_never_loses_mail_nor_the_users_filter(lab, agent, sink):
