@@ -43,6 +43,8 @@ SERVICE = "autoresponder"
 # printing TEXT: N+TEXT@...; N+sleep@ outlives the service's time limit, N+kill@ dies by
 # SIGKILL): what Postfix makes of each exit status, measured, not assumed.
 EXITCODE_DOMAIN = "exitcode.lab.test"
+# A pipe service whose program does not exist (a wrong path in argv=).
+NOCOMMAND_DOMAIN = "nocommand.lab.test"
 EXITCODE_ARGV = ('/bin/sh -c { cat >/dev/null; case "$$1" in sleep) sleep 5;; '
                  'kill) kill -9 $$$$;; *) printf %s "$$1" >&2;; esac; exit "$$0" } '
                  '${user} ${extension}')
@@ -126,7 +128,8 @@ class PostfixLab:
             "".join(f"{u}@{DOMAIN} {DOMAIN}/{u}/\n" for u in USERS))
         (e / "virtual").write_text("".join(f"{k} {v}\n" for k, v in VIRTUAL_ALIASES.items()))
         (e / "autoresponder_transport").write_text(
-            f"{AUTOREPLY_DOMAIN}  {SERVICE}:\n{EXITCODE_DOMAIN}  exitcode:\n")
+            f"{AUTOREPLY_DOMAIN}  {SERVICE}:\n{EXITCODE_DOMAIN}  exitcode:\n"
+            f"{NOCOMMAND_DOMAIN}  nocommand:\n")
         self.bcc_map.write_text("")
         (e / "main.cf").write_text(self.main_cf())
         (e / "master.cf").write_text(self.master_cf())
@@ -235,6 +238,8 @@ postlog    unix-dgram n  -       n       -       1       postlogd
 {svc}
 exitcode   unix  -       n       n       -       -       pipe
   flags= user=nobody argv={EXITCODE_ARGV}
+nocommand  unix  -       n       n       -       -       pipe
+  flags= user=nobody argv={self.root}/no-such-dir/autoresponder deliver
 """
 
     def contrib_service(self) -> str:

@@ -302,3 +302,17 @@ def test_what_postfix_does_with_each_exit_status(lab, rcpt, status, dsn):
     lab.wait_idle()
     assert (m.group(2), m.group(1)) == (status, dsn)
     assert len(ndrs(lab)) == (1 if status == "bounced" else 0)
+
+
+def test_a_command_that_cannot_start_is_deferred(lab):
+    """A wrong path in argv= (or a venv the pipe user cannot enter): deferred, no bounce."""
+    mark = lab.log_mark()
+    qid = lab.send(EXTERNAL, "x@nocommand.lab.test", b"Subject: x\r\n\r\nx\r\n")
+    m = lab.wait_for_log(rf"{qid}: to=<x@nocommand\.lab\.test>.*relay=nocommand.* "
+                         rf"dsn=([0-9.]+), status=(\w+) \((.*)\)", mark)
+    if m.group(2) == "deferred":
+        lab.postfix_cmd("postsuper", "-d", qid)
+    lab.wait_idle()
+    assert (m.group(2), m.group(1)) == ("deferred", "4.3.0"), m.group(0)
+    assert "execvp" in m.group(3)
+    assert ndrs(lab) == []
