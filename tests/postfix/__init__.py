@@ -1,0 +1,1 @@
+"""Postfix integration tests (a private Postfix per session; see conftest.py)."""
