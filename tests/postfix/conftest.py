@@ -478,8 +478,14 @@ def postfix_lab():
 
 @pytest.fixture
 def lab(postfix_lab):
-    """The session's lab, idle, with an empty sink."""
+    """The session's lab, idle, with an empty sink. A test that leaves mail queued gets the
+    error at its own teardown, and the queue is emptied so the next test starts clean."""
     postfix_lab.wait_idle()
     postfix_lab.sink.fail_with = None
     postfix_lab.sink.clear()
     yield postfix_lab
+    try:
+        postfix_lab.wait_idle(timeout=10)
+    except AssertionError:
+        postfix_lab.postfix_cmd("postsuper", "-d", "ALL")
+        raise
