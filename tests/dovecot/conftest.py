@@ -91,6 +91,9 @@ class AgentSetup:
 def lab(dovecot_available, dc_sink):
     from tests.support.agent import agent_venv
 
+    if os.geteuid() != 0:
+        pytest.skip("the private Dovecot runs its users as nobody: the lab needs root")
+
     venv = agent_venv()
     lab = DovecotLab(submission_port=dc_sink.port)
     lab.agent_setup = AgentSetup(lab.root, venv, dc_sink.port)
