@@ -182,6 +182,9 @@ def test_rebuilt_table_takes_effect_without_reload(lab):
         mark = lab.log_mark()
         qid = lab.send(sender, "nina@lab.test", data)
         assert lab.copy_status(qid, "nina@lab.test", mark)["status"] == "sent"
+        # the mechanism: cleanup saw the rebuilt file and made way for a fresh process
+        assert "autoresponder_bcc" in lab.wait_for_log(r"table \S+ has changed -- restarting",
+                                                       mark).group(0)
         lab.wait_idle()
         assert lab.in_mailbox("nina", mid) == 1
         assert only_reply(lab, sender).mail_from == "<>"
