@@ -179,3 +179,25 @@ def test_unreadable_database_keeps_the_table(pm, tmp_path):
     assert r.returncode == 75, r.stderr
     assert b"cannot read" in r.stderr and b"Traceback" not in r.stderr
     assert out.read_text() == old
+
+
+class _Acct:
+    """Just the attributes `entries` reads (store.Account is built from database rows)."""
+
+    def __init__(self, address, aliases=(), enabled=True, end_at=None):
+        self.address, self.aliases, self.enabled, self.end_at = address, list(aliases), \
+            enabled, end_at
+
+
+def test_entries_own_address_beats_another_accounts_alias_and_unsafe_keys_are_left_out():
+    from autoresponder.postfix import entries
+
+    accounts = [_Acct("ana@example.com", ["bob@example.com", '"a b"@example.com']),
+                _Acct("bob@example.com"),
+                _Acct('"c d"@example.com'),
+                _Acct("old@example.com", end_at="2026-01-01T00:00:00Z"),
+                _Acct("off@example.com", enabled=False)]
+    pairs, warnings = entries(accounts, "ar.example.com", epoch("2026-11-29T00:00:00Z"))
+    assert pairs == [("ana@example.com", "ana#example.com@ar.example.com"),
+                     ("bob@example.com", "bob#example.com@ar.example.com")]
+    assert len(warnings) == 2 and all("left out" in w for w in warnings)
