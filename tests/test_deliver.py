@@ -480,3 +480,14 @@ def test_forget_lets_a_sender_get_the_reply_again(tmp_path):
         a.deliver(sender, "ana@example.com", personal(sender=sender))
     assert len(a.replies()) == 3
     assert b"forgot 2" in a.admin("forget", "ana@example.com").stdout
+
+
+def test_html_alternative_escapes_the_message_and_keeps_line_breaks(tmp_path):
+    a = Agent(tmp_path)
+    a.admin("vacation", "enable", "ana@example.com", "--message", "Call <b>me</b>\nor Rui & co")
+    a.deliver("bob@example.org", "ana@example.com", personal())
+    raw = a.replies()[0].read_bytes().split(b"\r\n", 2)[2]
+    html = email.message_from_bytes(raw, policy=email.policy.default).get_body(("html",))
+    text = html.get_content()
+    assert "Call &lt;b&gt;me&lt;/b&gt;<br>" in text and "or Rui &amp; co" in text
+    assert "&lt;br&gt;" not in text

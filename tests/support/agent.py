@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,8 +58,10 @@ def agent_venv() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (venv / ".ready").exists():
             return venv
+        # Other checkouts' venvs may be in use by a concurrent run: drop only stale ones.
         for old in BASE.glob("venv-*"):
-            shutil.rmtree(old, ignore_errors=True)
+            if time.time() - old.stat().st_mtime > 6 * 3600:
+                shutil.rmtree(old, ignore_errors=True)
         subprocess.run([py, "-m", "venv", str(venv)], check=True)
         # A current pip writes console scripts that do not import `re` (a few ms per message).
         subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--upgrade", "pip"],
