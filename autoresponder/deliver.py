@@ -3,8 +3,9 @@
 One straight line: read -> parse -> rules -> claim in the ledger -> render -> send -> record.
 Exit codes (sysexits): 0 replied or skipped, whatever the input; 75 only when a retry is safe
 and useful (transport down or 4xx, database locked), after releasing the claim; 78 for a bad
-config or bad arguments. Nothing else, ever: Postfix bounces the message on other codes, and a
-bounce of a copy made for the auto-responder is backscatter.
+config or bad arguments, except under Postfix, which bounces 78 (see exits.py): there 75.
+Nothing else, ever: Postfix bounces the message on other codes, and a bounce of a copy made
+for the auto-responder is backscatter.
 
 This module is on the per-message path: it imports nothing heavy at module level. Jinja2, the
 email package, smtplib and flufl.bounce load only on the paths that need them.
@@ -118,7 +119,7 @@ def main(argv: "list[str]", config_path: "str | None") -> int:
     try:
         return _deliver(argv, config_path)
     except BaseException as e:  # noqa: BLE001 - the last line of defence against backscatter
-        if isinstance(e, SystemExit) and e.code in (0, 75, 78):
+        if isinstance(e, SystemExit) and e.code in (0, 75):
             return int(e.code)
         import traceback
 
@@ -137,13 +138,13 @@ def _deliver(argv: "list[str]", config_path: "str | None") -> int:
     except UsageError as e:
         _drain()
         stderr_line(f"deliver: bad arguments: {e} (message deferred; fix the MTA's command line)")
-        return exits.CONFIG
+        return exits.config_error_for_mta()
     try:
         config = config_mod.load(config_path)
     except config_mod.ConfigError as e:
         _drain()
         stderr_line(f"config error: {e}")
-        return exits.CONFIG
+        return exits.config_error_for_mta()
     log = Log(config)
     message = read_message()
     from autoresponder.envelope import from_args

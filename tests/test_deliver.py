@@ -491,3 +491,13 @@ def test_html_alternative_escapes_the_message_and_keeps_line_breaks(tmp_path):
     text = html.get_content()
     assert "Call &lt;b&gt;me&lt;/b&gt;<br>" in text and "or Rui &amp; co" in text
     assert "&lt;br&gt;" not in text
+
+
+def test_bad_config_under_postfix_pipe_defers_with_75(tmp_path):
+    a = Agent(tmp_path)
+    a.config.write_text("interval = \"soon\"\n")
+    r = a.deliver("bob@example.org", "ana@example.com", personal(),
+                  env={"MAIL_CONFIG": "/etc/postfix"})
+    assert r.returncode == 75 and b"interval" in r.stderr
+    r = a.run("deliver", "--nope", input=personal(), env={"MAIL_CONFIG": "/etc/postfix"})
+    assert r.returncode == 75

@@ -261,11 +261,6 @@ def test_odd_input_never_makes_postfix_bounce(lab, name, sender, data):
     assert ndrs(lab) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "deliver exits 78 (EX_CONFIG) on a bad config, and Postfix 3.7's pipe(8) treats 78 as a "
-    "hard error: dsn=5.3.5 'local configuration error', status=bounced, an NDR to the "
-    "sender (backscatter). Fix in core: deliver must exit 75 for a bad config or bad "
-    "arguments; then remove this marker."))
 def test_bad_agent_config_defers_and_never_bounces(lab):
     good = lab.agent_config.read_text()
     sender = "vera@example.net"
