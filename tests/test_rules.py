@@ -801,6 +801,8 @@ def test_no_recipient_headers_at_all_is_not_addressed(world):
     "xana@example.com",
     "Ana Silva <ana-silva@example.com>",
     '"ana@example.com" <carl@example.net>',
+    "=?utf-8?q?ana=40example.com?= <carl@example.net>",
+    "undisclosed-recipients:;",
 ])
 def test_lookalike_addresses_are_not_the_account(world, to):
     assert_skip(world.decide(mail(to=to)), "not-addressed")
