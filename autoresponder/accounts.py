@@ -73,6 +73,12 @@ async def _enable(db, address: str, changes: dict, aliases, now: str) -> None:
                            " FROM accounts WHERE address = ?", (address,))
     row = await cur.fetchone()
     old = dict(zip(store.Account.COLUMNS, row)) if row else None
+    if old is None:
+        cur = await db.execute("SELECT account FROM aliases WHERE alias = ?", (address,))
+        owner = await cur.fetchone()
+        if owner:
+            raise ValueError(f"{address} is an alias of {owner[0]}; enable {owner[0]} or "
+                             f"remove the alias first")
     fresh = old is None or not old["enabled"]
     values = {k: None for k in FIELDS}
     values["template"] = "default"

@@ -22,11 +22,12 @@ def normalize(address: str) -> str:
     Returns "" for the null address (``""``, ``<>``) and for anything without a domain.
     """
     a = address.strip()
-    if a.startswith("<") and a.endswith(">"):
+    while a.startswith("<") and a.endswith(">"):
         a = a[1:-1].strip()
     if a.startswith("@") and ":" in a:  # obsolete source route: <@relay:user@host>
         a = a.split(":", 1)[1]
     local, at, domain = a.rpartition("@")
+    domain = domain.rstrip(".")
     if not at or not local or not domain:
         return ""
     if len(local) >= 2 and local[0] == '"' and local[-1] == '"':
@@ -34,7 +35,7 @@ def normalize(address: str) -> str:
         if inner and all(c in _ATEXT for c in inner) and not inner.startswith(".") \
                 and not inner.endswith(".") and ".." not in inner:
             local = inner
-    return local.lower() + "@" + domain.lower().rstrip(".")
+    return local.lower() + "@" + domain.lower()
 
 
 def split(address: str) -> "tuple[str, str]":
@@ -82,13 +83,19 @@ def find_addresses(value: str) -> "list[str]":
     """Every ``local@domain`` in a header value, normalised; cheap and forgiving.
 
     It is a scan, not an RFC 5322 parser: it finds addresses in ``Name <a@b>, c@d`` and group
-    syntax. It misses quoted local parts that contain spaces; callers that need a definite
-    "absent" fall back to ``email.utils.getaddresses`` (see rules.account).
+    syntax, and ignores what stands inside a quoted display name or a comment
+    (``"ana@example.com" <carl@example.net>`` is Carl). It misses quoted local parts that
+    contain spaces; callers that need a definite "absent" fall back to
+    ``email.utils.getaddresses`` (see rules.account).
     """
+    hidden = _quoted_or_commented(value)
     found = []
     n = len(value)
     i = value.find("@")
     while i != -1:
+        if i in hidden:
+            i = value.find("@", i + 1)
+            continue
         start = i
         while start > 0 and value[start - 1] not in _STOP:
             start -= 1
@@ -101,6 +108,40 @@ def find_addresses(value: str) -> "list[str]":
                 found.append(a)
         i = value.find("@", end)
     return found
+
+
+def _quoted_or_commented(value: str) -> "set[int]":
+    """Positions of '@' inside a quoted string that is not a local part, or a comment."""
+    if '"' not in value and "(" not in value:
+        return set()
+    out: "set[int]" = set()
+    quote_start = -1
+    depth = 0
+    escaped = False
+    for i, ch in enumerate(value):
+        if escaped:
+            escaped = False
+            continue
+        if ch == "\\" and (quote_start != -1 or depth):
+            escaped = True
+        elif quote_start != -1:
+            if ch == '"':
+                # a quoted local part ("john doe"@x) is an address, not a display name
+                if not value.startswith("@", i + 1):
+                    out.update(j for j in range(quote_start, i) if value[j] == "@")
+                quote_start = -1
+        elif depth:
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            elif ch == "@":
+                out.add(i)
+        elif ch == '"':
+            quote_start = i
+        elif ch == "(":
+            depth = 1
+    return out
 
 
 # --- robots -------------------------------------------------------------------------------

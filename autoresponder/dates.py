@@ -59,9 +59,26 @@ def parse_when(text: str, tz_name: str = "UTC", dayfirst: bool = True, end: bool
         except (ValueError, OverflowError):
             raise DateError(_hint(text)) from None
         return t.replace(tzinfo=z).astimezone(timezone.utc)
+    if _looks_iso(s):  # 2026-12-01 is year-month-day whatever dayfirst says
+        try:
+            a = du_parser.isoparse(s)
+        except (ValueError, OverflowError):
+            try:  # a valid ISO date with a looser time part: "2026-12-24 18:00 -05:00"
+                du_parser.isoparse(s[:10])
+                a = du_parser.parse(s, dayfirst=False, yearfirst=True)
+            except (ValueError, OverflowError):
+                raise DateError(_hint(text)) from None
+        if len(s) == 10:
+            return _day_edge(a.date(), z, end)
+        if a.tzinfo is None:
+            a = a.replace(tzinfo=z)
+        return a.astimezone(timezone.utc)
+    today = local_now.date()  # "24/12" is this year's; "18:00" is today's
     try:
-        a = du_parser.parse(s, dayfirst=dayfirst, default=datetime(2000, 1, 1, 0, 0, 0))
-        b = du_parser.parse(s, dayfirst=dayfirst, default=datetime(2000, 1, 1, 1, 1, 1))
+        a = du_parser.parse(s, dayfirst=dayfirst,
+                            default=datetime(today.year, today.month, today.day, 0, 0, 0))
+        b = du_parser.parse(s, dayfirst=dayfirst,
+                            default=datetime(today.year, today.month, today.day, 1, 1, 1))
     except (ValueError, OverflowError):
         raise DateError(_hint(text)) from None
     if a.hour != b.hour:  # no time of day was given (the defaults show through)
@@ -69,6 +86,11 @@ def parse_when(text: str, tz_name: str = "UTC", dayfirst: bool = True, end: bool
     if a.tzinfo is None:
         a = a.replace(tzinfo=z)
     return a.astimezone(timezone.utc)
+
+
+def _looks_iso(s: str) -> bool:
+    return len(s) >= 10 and s[:4].isdigit() and s[4] == "-" and s[5:7].isdigit() \
+        and s[7] == "-"
 
 
 def _day_edge(day, z, end: bool) -> datetime:

@@ -18,11 +18,11 @@ def parse_duration(text: "str | int | float") -> int:
     s = str(text).strip().lower().replace(" ", "")
     if not s:
         raise DurationError("empty duration")
-    if s.isdigit():
+    if s.isascii() and s.isdigit():
         return int(s)
     total, number = 0, ""
     for ch in s:
-        if ch.isdigit():
+        if "0" <= ch <= "9":
             number += ch
         elif ch in _UNITS and number:
             total += int(number) * _UNITS[ch]

@@ -85,7 +85,11 @@ def read_message(stream=None) -> Message:
             head_end = body_start = cut
         else:  # no blank line at all: the whole input is a header block
             head_end = body_start = len(buf)
-    header_block = buf[:head_end]
+    if head_end > HEADER_LIMIT:  # the blank line came after the limit: keep whole lines
+        cut = buf.rfind(b"\n", 0, HEADER_LIMIT)
+        header_block = buf[:cut + 1 if cut > 0 else HEADER_LIMIT]
+    else:
+        header_block = buf[:head_end]
     body = buf[body_start:body_start + BODY_PREFIX]
     while len(body) < BODY_PREFIX:
         chunk = stream.read(_CHUNK)

@@ -52,17 +52,12 @@ class NotAddressed(Rule):
 
 
 def _full_parse_finds(values: "list[str]", ours: "set[str]", delims: str) -> bool:
-    """The slow, exact check for what the scan may miss (quoted local parts, encoded words)."""
-    from email.header import decode_header, make_header
+    """The slow, exact check for what the scan may miss (quoted local parts). Parsed raw:
+    encoded-words live in display names, and decoding them first would turn a name such as
+    ``=?utf-8?q?ana=40example.com?=`` into an address."""
     from email.utils import getaddresses
 
-    decoded = []
-    for v in values:
-        try:
-            decoded.append(str(make_header(decode_header(v))))
-        except Exception:
-            decoded.append(v)
-    for _, a in getaddresses(decoded):
+    for _, a in getaddresses(values):
         n = addresses.normalize(a)
         if n and (n in ours or addresses.strip_detail(n, delims) in ours):
             return True

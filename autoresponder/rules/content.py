@@ -131,24 +131,41 @@ class Bounce(Rule):
         m = ctx.message
         subject = (m.get("subject") or "").lower()
         hinted = any(h in subject for h in SUBJECT_HINTS)
+        body = _unquoted(m.body_prefix)
         if not hinted:
-            body = m.body_prefix[:16384].lower()
-            hinted = any(h in body for h in BODY_HINTS)
+            low = body[:16384].lower()
+            hinted = any(h in low for h in BODY_HINTS)
         if not hinted:
             return None
-        failed = scan_for_bounce(m.raw_bytes())
+        failed = scan_for_bounce(m.header_block + body)
         if failed:
             shown = ", ".join(sorted(failed)[:3]) + (" ..." if len(failed) > 3 else "")
             return f"flufl.bounce recognises a bounce for {shown}"
         return None
 
 
+def _unquoted(body: bytes) -> bytes:
+    """The body without "> " quoted lines: a person quoting a bounce is not a bounce, and no
+    MTA's bounce quotes the failed message that way."""
+    if b"\n>" not in body and not body.startswith(b">"):
+        return body
+    return b"\n".join(line for line in body.split(b"\n") if not line.startswith(b">"))
+
+
 def scan_for_bounce(raw: bytes) -> "set[str]":
     """Failed addresses flufl.bounce finds in a (bounded) message; empty if none or on error."""
     import email
     import email.policy
+    import logging
 
     from flufl.bounce import scan_message
+
+    # flufl.bounce logs a detector's exception with a traceback; with no handler configured
+    # Python's last-resort handler would print it on stderr, where Postfix reads our output.
+    flog = logging.getLogger("flufl.bounce")
+    if not flog.handlers:
+        flog.addHandler(logging.NullHandler())
+        flog.propagate = False
 
     try:
         msg = email.message_from_bytes(raw, policy=email.policy.compat32)
