@@ -183,6 +183,14 @@ def test_system_sender_in_the_envelope(world, sender, kind):
                 sender.lower(), kind)
 
 
+@pytest.mark.parametrize("sender", ["donot-reply@bank.example", "do-notreply@bank.example",
+                                    "dont-reply@shop.example", "dontreply@shop.example",
+                                    "do.not.reply@shop.example", "no.replies@shop.example"])
+def test_other_spellings_of_do_not_reply(world, sender):
+    """Hyphenation variants of "do not reply" seen in the wild (beyond the README's four)."""
+    assert_skip(world.decide(mail(), sender=sender), "system-sender", "no-reply")
+
+
 @pytest.mark.parametrize("frm", [
     "Shop <noreply@shop.example>",
     "no-reply@accounts.example.com",
