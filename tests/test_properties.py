@@ -192,6 +192,52 @@ def test_a_bulk_marker_on_top_always_skips(world, raw):
         assert order.index(decision.rule) <= order.index(rule), decision
 
 
+printable_values = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60)
+SAMPLE_FIELDS = ["Precedence: bulk", "Precedence: normal", "List-Id: <x.example.org>",
+                 "Auto-Submitted: no", "Auto-Submitted: auto-replied",
+                 "X-Auto-Response-Suppress: DR, NDR", "X-Auto-Response-Suppress: OOF",
+                 "X-Spam-Score: 7", "X-Spam-Score: 1", "X-Spam-Flag: YES",
+                 "Cc: ana@example.com", "Reply-To: bob@work.example.net",
+                 "Content-Type: multipart/report; report-type=delivery-status",
+                 "X-Autoreply: yes", "In-Reply-To: <autoreply.1.2@example.com>"]
+
+
+@st.composite
+def lf_messages(draw) -> bytes:
+    """Well-formed LF-only messages with a mix of fields that matter."""
+    fields = [line.decode().rstrip("\n") for line in BASE_HEADERS]
+    to = draw(st.sampled_from(["To: Ana <ana@example.com>", "To: team@example.org",
+                               "To: ana+x@example.com", f"To: {ALIAS}"]))
+    fields[1] = to
+    for f in draw(st.lists(st.sampled_from(SAMPLE_FIELDS), max_size=4)):
+        fields.insert(draw(st.integers(0, len(fields))), f)
+    for _ in range(draw(st.integers(0, 2))):
+        fields.append("X-" + draw(st.sampled_from(["Note", "Tag", "Mailer"])) + ": " +
+                      draw(printable_values))
+    body = draw(st.sampled_from(["Hi Ana,\nlunch?\n", "undeliverable? no, just lunch.\n",
+                                 "unsubscribe me from your heart\n"]))
+    return ("\n".join(fields) + "\n\n" + body).encode()
+
+
+def swap_name_case(raw: bytes, how) -> bytes:
+    head, sep, body = raw.partition(b"\n\n")
+    out = []
+    for line in head.split(b"\n"):
+        name, colon, value = line.partition(b":")
+        out.append(how(name) + colon + value if colon and line[:1] not in b" \t" else line)
+    return b"\n".join(out) + sep + body
+
+
+@FUZZ
+@given(raw=lf_messages())
+def test_decision_ignores_header_name_case_and_line_endings(world, raw):
+    _, d = decide(world, raw)
+    for variant in (swap_name_case(raw, bytes.upper), swap_name_case(raw, bytes.lower),
+                    raw.replace(b"\n", b"\r\n")):
+        _, v = decide(world, variant)
+        assert (v.action, v.rule) == (d.action, d.rule), (variant, v, d)
+
+
 @FUZZ
 @given(noise=st.lists(header_lines(), max_size=6))
 def test_a_null_sender_is_never_answered(world, noise):
