@@ -436,3 +436,26 @@ def test_normalize_account(cfg):
     assert accounts.normalize_account("Ana+X@Example.COM", cfg) == ANA
     with pytest.raises(ValueError):
         accounts.normalize_account("nobody", cfg)
+
+
+# --- an unusable database file --------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["under-a-file", "not-sqlite"])
+@pytest.mark.parametrize("args", [("vacation", "list"), ("vacation", "enable", ANA),
+                                  ("purge",)])
+def test_an_unusable_database_is_one_clear_line_not_a_traceback(tmp_path, kind, args):
+    if kind == "under-a-file":
+        (tmp_path / "afile").write_text("")
+        db = tmp_path / "afile" / "db.sqlite3"
+    else:
+        db = tmp_path / "notdb.sqlite3"
+        db.write_bytes(b"this is not an SQLite database, just some text\n" * 40)
+    a = InProcessAgent(tmp_path)
+    a.db = db
+    a.write_config()
+    r = a.run(*args)
+    assert r.returncode not in (0, 1), r
+    err = r.stderr.decode()
+    assert "Traceback" not in err, err[-300:]
+    assert len(err.strip().splitlines()) == 1, err
+    assert str(db.parent if kind == "under-a-file" else db) in err, err
