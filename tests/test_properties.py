@@ -519,3 +519,17 @@ def test_header_unfolding(fields, eol):
         assert msg.get_all(name.upper()) == expected
         assert msg.get(name.lower()) == expected[0]
     assert msg.get("body") is None or any(n.lower() == "body" for n, _, _ in fields)
+
+
+@settings(max_examples=200)
+@given(lp=locals_, d=domains, hashes=st.integers(0, 2))
+def test_postfix_copy_address_round_trip(lp, d, hashes):
+    local = lp + "#x" * hashes  # a '#' in the local part itself survives: the last one splits
+    copy = addresses.encode_copy_address(f"{local}@{d}", "autoreply.example.com")
+    assert copy.endswith("@autoreply.example.com")
+    assert addresses.decode_copy_address(copy, "autoreply.example.com") == f"{local}@{d}"
+    assert addresses.decode_copy_address(copy.upper(), "autoreply.example.com") == \
+        f"{local}@{d}".upper()
+    # other domains, or no autoreply domain configured: unchanged
+    assert addresses.decode_copy_address(copy, "other.example.com") == copy
+    assert addresses.decode_copy_address(copy, "") == copy
