@@ -753,6 +753,116 @@ def test_a_personal_message_mentioning_unsubscribe_gets_a_reply(world):
     assert_reply(world.decide(mail(body=body, subject="How to unsubscribe?")))
 
 
+# --- realistic messages of other systems ---------------------------------------------------
+
+EXCHANGE_OOF = """\
+From: Carla Mendes <carla@contoso.example>
+To: Ana Silva <ana@example.com>
+Subject: Automatic reply: Lunch next week?
+Thread-Topic: Lunch next week?
+Date: Sat, 28 Nov 2026 10:15:30 +0000
+Message-ID: <AM0PR01MB1234.eurprd01.prod.outlook.example>
+In-Reply-To: <m1@example.org>
+Auto-Submitted: auto-generated
+X-MS-Exchange-Inbox-Rules-Loop: carla@contoso.example
+X-Auto-Response-Suppress: All
+X-MS-Exchange-Generated-Message-Source: Mailbox Rules Agent
+Content-Type: text/plain; charset="us-ascii"
+MIME-Version: 1.0
+
+I am out of the office until Monday.
+"""
+
+GITHUB_NOTIFICATION = """\
+Date: Sat, 28 Nov 2026 09:00:00 -0800
+From: Dora <notifications@github.example>
+Reply-To: example/project <reply+ABCDEF@reply.github.example>
+To: example/project <project@noreply.github.example>
+Cc: Ana Silva <ana@example.com>, Mention <mention@noreply.github.example>
+Message-ID: <example/project/issues/42/123@github.example>
+Subject: Re: [example/project] Crash on start (Issue #42)
+Mime-Version: 1.0
+Content-Type: text/plain; charset=UTF-8
+Precedence: list
+X-GitHub-Reason: mention
+List-ID: example/project <project.example.github.example>
+List-Archive: https://github.example/example/project
+List-Unsubscribe: <mailto:unsub+ABC@reply.github.example>
+
+@ana can you look?
+"""
+
+MAILMAN3_POST = """\
+From: Bob via Devel <devel@lists.example.org>
+Reply-To: Bob Example <bob@example.org>
+To: devel@lists.example.org
+Cc: ana@example.com
+Subject: [Devel] Release plan
+Message-ID: <rp-1@example.org>
+Date: Sat, 28 Nov 2026 10:00:00 +0000
+Content-Type: text/plain; charset=utf-8
+MIME-Version: 1.0
+Message-ID-Hash: ABCDEFGHIJKLMNOPQRSTUVWXYZ234567
+X-Message-ID-Hash: ABCDEFGHIJKLMNOPQRSTUVWXYZ234567
+X-Mailman-Version: 3.3.9
+Precedence: list
+List-Id: Development <devel.lists.example.org>
+List-Post: <mailto:devel@lists.example.org>
+List-Help: <mailto:devel-request@lists.example.org?subject=help>
+
+Plan attached.
+"""
+
+CALENDAR_INVITE = """\
+From: Bob Example <bob@example.org>
+To: Ana Silva <ana@example.com>
+Subject: Invitation: Budget review @ Tue 1 Dec 2026 10:00 - 11:00 (WET)
+Date: Sat, 28 Nov 2026 10:15:00 +0000
+Message-ID: <cal-1@example.org>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="cal"
+
+--cal
+Content-Type: text/plain; charset=utf-8
+
+Budget review, Tuesday.
+--cal
+Content-Type: text/calendar; charset=utf-8; method=REQUEST
+
+BEGIN:VCALENDAR
+METHOD:REQUEST
+BEGIN:VEVENT
+UID:cal-1@example.org
+SUMMARY:Budget review
+DTSTART:20261201T100000Z
+DTEND:20261201T110000Z
+ORGANIZER:mailto:bob@example.org
+ATTENDEE:mailto:ana@example.com
+END:VEVENT
+END:VCALENDAR
+--cal--
+"""
+
+
+def test_realistic_messages_of_other_systems(world):
+    assert_skip(world.decide(b(EXCHANGE_OOF), sender="carla@contoso.example"),
+                "auto-submitted")
+    assert_skip(world.decide(b(GITHUB_NOTIFICATION),
+                             sender="noreply@github.example"), "system-sender")
+    assert_skip(world.decide(b(GITHUB_NOTIFICATION),
+                             sender="bounces+1234-abcd-ana=example.com@sgmail.github.example"),
+                "system-sender")
+    world.configure(rules="check_from_header = false")
+    assert_skip(world.decide(b(GITHUB_NOTIFICATION), sender="ghmail@github.example"),
+                "precedence")
+    assert_skip(world.decide(b(MAILMAN3_POST.replace("Precedence: list\n", "")),
+                             sender="devel-bounces+ana=example.com@lists.example.org"),
+                "system-sender")
+    assert_skip(world.decide(b(MAILMAN3_POST.replace("Precedence: list\n", "")),
+                             sender="devel@lists.example.org"), "list", "List-Id")
+    assert_reply(world.decide(b(CALENDAR_INVITE)))
+
+
 # --- other near misses ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("subject", [
