@@ -230,6 +230,23 @@ def test_aliases_are_stored_normalised_and_find_the_account(agent):
     assert show(agent)["aliases"] == ["ana.s@example.com"]
 
 
+def test_commands_given_an_alias_act_on_its_account_or_say_so(agent):
+    """`vacation show ALIAS` shows the account; disable and history must not pretend the
+    alias has nothing (README: an alias is another address of the account)."""
+    agent.admin("vacation", "enable", ANA, "--alias", "ana.silva@example.com")
+    assert agent.deliver("bob@example.org", "ana.silva@example.com",
+                         personal(to="ana.silva@example.com")).returncode == 0
+    assert len(agent.replies()) == 1
+    r = agent.run("history", "ana.silva@example.com", "--json")
+    assert r.returncode == 0
+    assert [h["sender"] for h in json.loads(r.stdout)] == ["bob@example.org"]
+    r = agent.run("vacation", "disable", "ana.silva@example.com")
+    if r.returncode == 0:
+        assert show(agent)["enabled"] == 0
+    else:
+        assert ANA in r.stderr.decode(), r.stderr
+
+
 def test_alias_conflicts_are_refused(agent):
     agent.admin("vacation", "enable", ANA, "--alias", "ana.silva@example.com")
     agent.admin("vacation", "enable", "carl@example.com")
