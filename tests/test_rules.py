@@ -938,6 +938,9 @@ def test_lookalike_addresses_are_not_the_account(world, to):
     ([], "friends: carl@example.net, ana@example.com;"),
     ([], "ana@example.com (Ana Silva)"),
     ([], "Team <team@example.org>,\n Ana Silva\n <ana@example.com>"),
+    # a "(" that never closes is no comment: it must not hide the address after it
+    ([], "Ana Silva (Lisboa <ana@example.com>"),
+    ([], "Ana :-( <ana@example.com>"),
     (["Resent-To: ana@example.com"], "Team <team@example.org>"),
     (["Resent-Cc: ana@example.com"], "Team <team@example.org>"),
     (["Bcc: ana@example.com"], "Team <team@example.org>"),
