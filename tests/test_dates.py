@@ -87,6 +87,29 @@ def test_iso_dates_are_year_month_day_even_with_dayfirst(text, expected, dayfirs
     assert when(text, "UTC", dayfirst=dayfirst) == expected
 
 
+def test_utc_and_gmt_suffixes_are_understood():
+    assert when("2026-07-24 18:00 UTC", "Asia/Tokyo") == utc(2026, 7, 24, 18, 0)
+    assert when("24/07/2026 18:00 GMT", "Europe/Lisbon") == utc(2026, 7, 24, 18, 0)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-12-24 18:00 WET", utc(2026, 12, 24, 18, 0)),   # WET is UTC+0
+    ("24/12/2026 18:00 CET", utc(2026, 12, 24, 17, 0)),   # CET is UTC+1
+])
+def test_a_zone_abbreviation_is_honoured_or_refused_never_ignored(text, expected):
+    """dateutil does not know "WET"; silently reading the time in the configured zone
+    instead (Tokyo here) would be nine hours off."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            got = when(text, "Asia/Tokyo")
+        except DateError:
+            return
+    assert got == expected
+
+
 def test_words_in_the_configured_zone():
     assert when("now") == NOW
     # Lisbon: still the 28th, so tomorrow is the 29th
