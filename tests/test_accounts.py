@@ -383,8 +383,6 @@ def test_purge_keeps_live_windows_and_drops_expired_ones(tmp_path):
     assert a.deliver("bob@example.org", "carl@example.com",
                      personal(to="carl@example.com")).returncode == 0
     assert (ledger_rows(a), history_rows(a)) == (2, 2)
-    r = a.admin("purge")
-    assert r.stdout.decode().startswith("purged 0 ledger rows")  # both windows still open
     time.sleep(1.2)
     r = a.admin("purge")
     assert "purged 1 ledger rows and 0 history rows" in r.stdout.decode()
