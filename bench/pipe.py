@@ -278,6 +278,14 @@ def say(*a) -> None:
 
 def build_venv(venv: Path, python: str, reinstall: bool) -> None:
     if not (venv / "bin" / "python").exists():
+        try:
+            ok = subprocess.run([python, "-c", "import venv, ensurepip"],
+                                capture_output=True).returncode == 0
+        except OSError:
+            ok = False
+        if not ok:
+            raise SystemExit(f"{python} cannot make a venv with pip (Debian: apt-get install "
+                             "python3-venv), or choose another interpreter with --python")
         say(f"creating {venv} with {python} -m venv")
         subprocess.run([python, "-m", "venv", str(venv)], check=True)
         reinstall = True

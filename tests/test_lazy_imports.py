@@ -172,10 +172,10 @@ def test_no_vacation_for_recipient_imports_nothing_heavy(world):
 
 
 def test_probe_sees_lazy_imports(world):
-    """The premise: a reply does load the email package, and the probe sees it."""
+    """The premise: what a path loads lazily shows up in the probe (a reply opens the ledger)."""
     rc, mods, line = world.deliver("carol@example.org", personal())
-    assert rc == 0 and "decision=reply" in line
-    assert "email" in mods and "sqlite3" in mods
+    assert rc == 0 and "decision=reply" in line and world.replies() == 1
+    assert "sqlite3" in mods and "autoresponder.ledger" in mods
 
 
 def test_cold_config_cache_is_the_only_tomllib(tmp_path):
