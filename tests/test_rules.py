@@ -1028,6 +1028,17 @@ def test_explain_json_end_to_end(world):
     d = world.explain(mail())
     assert (d["decision"], d["rule"], d["account"]) == ("reply", "reply", ACCOUNT)
     assert "bob@example.org" in d["reply"]["to"] and d["reply"]["envelope_from"] == ""
+    # the near misses get a reply preview too (the reply renders for them)
+    for msg in (mail(ctype="text/html; charset=utf-8", body="<p>Almo\u00e7o?</p>\n"),
+                mail(subject="=?UTF-8?Q?F=C3=A9rias_=E2=80=94_almo=C3=A7o=3F?="),
+                mail(subject="Férias — almoço?"),
+                mail("Reply-To: Bob at Work <bob@work.example.net>", "Auto-Submitted: no",
+                     "Precedence: normal", "X-Auto-Response-Suppress: DR, NDR")):
+        d = world.explain(msg)
+        assert (d["decision"], d["rule"]) == ("reply", "reply"), d
+        assert "bob@example.org" in d["reply"]["to"] and "work" not in d["reply"]["to"]
+    d = world.explain(mail(subject="=?UTF-8?Q?F=C3=A9rias?="))
+    assert d["reply"]["subject"] == "Auto: Férias"  # decoded, RFC 3834 §3.1.5
     d = world.explain(b(POSTFIX_DSN), "")
     assert (d["decision"], d["rule"]) == ("skip", "null-sender")
     assert d["sender"] == ""
