@@ -204,10 +204,10 @@ def dsn() -> bytes:
             f"Date: {DATE}\nMessage-ID: <hello.1@example.com>\n\n--{b}--\n").encode()
 
 
-def personal() -> bytes:
+def personal(to: str = f"Ana Silva <{ACCOUNT}>") -> bytes:
     return (f"Return-Path: <{PRIMED}>\n{RECEIVED}"
             f"From: Bob Example <{PRIMED}>\n"
-            f"To: Ana Silva <{ACCOUNT}>\n"
+            f"To: {to}\n"
             "Subject: Lunch next week?\n"
             f"Date: {DATE}\n"
             "Message-ID: <lunch.1764324900@example.org>\n"
@@ -383,7 +383,8 @@ class Bench:
             raise SystemExit(f"vacation enable failed: {r.stderr or r.stdout}")
         self.msgs = {}
         for name, make in (("bulk-5k", bulk_5k), ("bulk-5m", bulk_5m), ("dsn", dsn),
-                           ("personal", personal)):
+                           ("personal", personal),
+                           ("bcc", lambda: personal("Rui Costa <rui@example.com>"))):
             p = w / f"{name}.eml"
             p.write_bytes(make())
             self.msgs[name] = p
@@ -416,6 +417,11 @@ class Bench:
                  m["personal"], "file", rule="reply"),
             Case("reply: smtp to aiosmtpd", "reply", lambda: self.deliver(s, self.fresh_sender()),
                  m["personal"], "smtp", rule="reply"),
+            # not among the cases: mail that names the account only in the envelope
+            # (Bcc, some lists) is decided by the exact recipient check
+            Case("extra: Bcc'd personal message", "extra",
+                 lambda: self.deliver(f, "carol@example.org"), m["bcc"], "none",
+                 "no budget line", rule="not-addressed"),
         ]
         if os.path.exists("/usr/bin/vacation") and not self.args.no_vacation:
             cs += self.vacation_cases()
@@ -590,7 +596,7 @@ def row(name: str, samples, bare_wall: float, bare_cpu: float, floor: int) -> st
     w, c = statistics.median(walls), statistics.median(cpus)
 
     def mb(kib: float) -> str:
-        return f"≤{kib / 1024:.1f}" if kib <= floor else f"{kib / 1024:.1f}"
+        return f"≤{kib / 1024:.1f}" if kib <= floor * 1.05 else f"{kib / 1024:.1f}"
 
     rss = [s[2] for s in samples]
     return (f"| {name} | {len(samples)} | {ms(w)} ({ms(min(walls))}–{ms(max(walls))}) | "
@@ -630,7 +636,7 @@ def report(b: Bench, cases: list[Case], tp: dict | None, load_before: str, start
         "rotates every round",
         "- wall: fork to reap (fork + execve + wait4, in a small launcher); CPU: user + system "
         "of the child (rusage); peak RSS: ru_maxrss of the child (launcher floor "
-        f"{b.floor / 1024:.1f} MB: a reading at the floor, shown as ≤, is the floor)",
+        f"{b.floor / 1024:.1f} MB: a reading within 5 % of it, shown as ≤, is the floor)",
         "",
         "| case | runs | wall ms median (min–max) | CPU ms median (min–max) | "
         "peak RSS MB median (max) | wall × bare | CPU × bare |",
