@@ -609,7 +609,7 @@ def shell(cmd: list[str]) -> str:
     try:
         return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
     except OSError:
-        return "?"
+        return ""
 
 
 def report(b: Bench, cases: list[Case], tp: dict | None, load_before: str, started: str) -> str:
@@ -626,11 +626,12 @@ def report(b: Bench, cases: list[Case], tp: dict | None, load_before: str, start
         "",
         f"- date: {started} (UTC)",
         f"- command: `{command}`",
-        f"- machine: `{shell(['uname', '-a'])}`; nproc {os.cpu_count()}",
+        f"- machine: `{shell(['uname', '-a'])}`; nproc {shell(['nproc']) or os.cpu_count()}",
         f"- load (uptime) before: `{load_before}`; after: `{shell(['uptime'])}`",
         f"- interpreter of the venv: Python {vpy} ({b.args.python} -m venv, current pip, "
         f"non-editable install); bench run by Python {platform.python_version()}",
-        f"- checkout: {commit}{' (with uncommitted changes to the package)' if dirty else ''}",
+        f"- checkout: {commit or '(not a git checkout)'}"
+        f"{' (with uncommitted changes to the package)' if commit and dirty else ''}",
         f"- {b.args.runs} timed runs per case after {b.args.warmup} warm-up rounds; each run "
         "right after a bare `<venv>/bin/python -c pass` (the ratio's base); the order of cases "
         "rotates every round",
