@@ -117,6 +117,7 @@ def _quoted_or_commented(value: str) -> "set[int]":
     out: "set[int]" = set()
     quote_start = -1
     depth = 0
+    in_comment: "list[int]" = []  # '@' seen in the open comment: hidden once it closes
     escaped = False
     for i, ch in enumerate(value):
         if escaped:
@@ -135,8 +136,11 @@ def _quoted_or_commented(value: str) -> "set[int]":
                 depth += 1
             elif ch == ")":
                 depth -= 1
+                if not depth:
+                    out.update(in_comment)
+                    in_comment = []
             elif ch == "@":
-                out.add(i)
+                in_comment.append(i)
         elif ch == '"':
             quote_start = i
         elif ch == "(":
@@ -162,6 +166,14 @@ _TOKEN_SYSTEM = {
     "donotreply": "no-reply address",
     "bounces": "list bounce address",
     "bounce": "bounce address",
+}
+# Word sequences (separated by . - _ + =) that spell "do not reply"; whole words only, so
+# that dono.treply or norepublic stay people.
+_NOREPLY = {
+    ("noreply",), ("noreplies",), ("no", "reply"), ("no", "replies"),
+    ("donotreply",), ("do", "not", "reply"), ("donot", "reply"), ("do", "notreply"),
+    ("dontreply",), ("dont", "reply"), ("donotrespond",), ("do", "not", "respond"),
+    ("norespond",), ("no", "respond"),
 }
 _SEPARATORS = ".-_+="
 
@@ -203,10 +215,8 @@ def system_address_reason(address: str) -> "str | None":
             return _TOKEN_SYSTEM[t]
     if "request" in toks[1:]:
         return "list request address"
-    for a, b in zip(toks, toks[1:]):
-        if a == "no" and b in ("reply", "replies"):
-            return "no-reply address"
-    for a, b, c in zip(toks, toks[1:], toks[2:]):
-        if (a, b, c) == ("do", "not", "reply"):
-            return "no-reply address"
+    for i in range(len(toks)):  # no-reply, do-not-reply, donot-reply, dont-reply ...
+        for n in (1, 2, 3):
+            if tuple(toks[i:i + n]) in _NOREPLY:
+                return "no-reply address"
     return None
