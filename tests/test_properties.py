@@ -533,3 +533,31 @@ def test_postfix_copy_address_round_trip(lp, d, hashes):
     # other domains, or no autoreply domain configured: unchanged
     assert addresses.decode_copy_address(copy, "other.example.com") == copy
     assert addresses.decode_copy_address(copy, "") == copy
+
+
+@pytest.mark.parametrize("sender", [b"\xff\xfe@example.org", b"bob\xe9@example.org",
+                                    b"bob@exa\xffmple.org"])
+def test_an_envelope_sender_that_is_not_utf8_gets_a_decision(world, sender):
+    """Bytes in argv that are not UTF-8 (a broken client's MAIL FROM) must end in a rule's
+    decision, not in an internal error (explain: rule "error"; deliver: no decision logged)."""
+    env = dict(os.environ)
+    env["AUTORESPONDER_CACHE_DIR"] = str(world["dir"] / "cache")
+    for k in ("SENDER", "RECIPIENT", "ORIG_RECIPIENT", "AUTORESPONDER_CONFIG"):
+        env.pop(k, None)
+    base = [sys.executable.encode(), b"-m", b"autoresponder", b"--config",
+            str(world["path"]).encode()]
+    msg = b"From: Bob <bob@example.org>\nTo: ana@example.com\nSubject: hi\n\nhi\n"
+    r = subprocess.run(base + [b"explain", b"--json", b"--sender", sender, b"--recipient",
+                               ANA.encode()], input=msg, capture_output=True, env=env,
+                       timeout=60, cwd=str(ROOT))
+    assert r.returncode == 0, r.stderr
+    try:
+        text = r.stdout.decode("utf-8")  # JSON text is UTF-8 (RFC 8259 §8.1)
+    except UnicodeDecodeError:
+        pytest.fail(f"explain --json wrote bytes that are not UTF-8: {r.stdout[:200]!r}")
+    out = json.loads(text)
+    assert out["rule"] in RULE_NAMES | {"already-replied", "rate-limit"}, out["reason"]
+    r = subprocess.run(base + [b"deliver", b"--sender", sender, b"--recipient", ANA.encode()],
+                       input=msg, capture_output=True, env=env, timeout=60, cwd=str(ROOT))
+    assert r.returncode == 0
+    assert b"internal error" not in r.stderr, r.stderr.decode("utf-8", "replace")
