@@ -165,11 +165,19 @@ def vacation_enable(args, config) -> int:
     return exits.OK
 
 
+def _resolve(config, address: str) -> str:
+    """The account an address names: itself, or the account it is an alias of."""
+    import autoresponder.accounts as accounts
+
+    row = asyncio.run(accounts.show(config, address))
+    return row["address"] if row else address
+
+
 def vacation_disable(args, config) -> int:
     from autoresponder import accounts
 
     try:
-        address = accounts.normalize_account(args.address, config)
+        address = _resolve(config, accounts.normalize_account(args.address, config))
     except ValueError as e:
         return _fail(str(e))
     if not asyncio.run(accounts.disable(config, address)):
@@ -253,7 +261,7 @@ def history(args, config) -> int:
     from autoresponder.dates import show
 
     try:
-        address = accounts.normalize_account(args.address, config)
+        address = _resolve(config, accounts.normalize_account(args.address, config))
     except ValueError as e:
         return _fail(str(e))
     rows = asyncio.run(accounts.history(config, address, args.limit))
@@ -284,7 +292,7 @@ def forget(args, config) -> int:
     from autoresponder import accounts, addresses
 
     try:
-        address = accounts.normalize_account(args.address, config)
+        address = _resolve(config, accounts.normalize_account(args.address, config))
     except ValueError as e:
         return _fail(str(e))
     sender = addresses.normalize(args.sender) if args.sender else None

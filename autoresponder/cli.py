@@ -91,14 +91,10 @@ def _admin(argv: "list[str]") -> int:
         return 130
     except BrokenPipeError:
         return exits.OK
-    except UserError as e:
-        print(f"autoresponder: {e}", file=sys.stderr)
-        return e.code
+    except Exception as e:  # an unusable database file: one line, not a traceback
+        import sqlite3
 
-
-class UserError(Exception):
-    """An admin command refused its input: the message says why; code is its exit status."""
-
-    def __init__(self, message: str, code: int = exits.DATAERR):
-        super().__init__(message)
-        self.code = code
+        if isinstance(e, (sqlite3.Error, OSError)):
+            print(f"autoresponder: database {cfg.database}: {e}", file=sys.stderr)
+            return exits.CONFIG
+        raise

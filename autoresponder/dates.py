@@ -65,7 +65,9 @@ def parse_when(text: str, tz_name: str = "UTC", dayfirst: bool = True, end: bool
         except (ValueError, OverflowError):
             try:  # a valid ISO date with a looser time part: "2026-12-24 18:00 -05:00"
                 du_parser.isoparse(s[:10])
-                a = du_parser.parse(s, dayfirst=False, yearfirst=True)
+                a = _parse(du_parser, text, tz_name, s, dayfirst=False, yearfirst=True)
+            except DateError:
+                raise
             except (ValueError, OverflowError):
                 raise DateError(_hint(text)) from None
         if len(s) == 10:
@@ -75,10 +77,12 @@ def parse_when(text: str, tz_name: str = "UTC", dayfirst: bool = True, end: bool
         return a.astimezone(timezone.utc)
     today = local_now.date()  # "24/12" is this year's; "18:00" is today's
     try:
-        a = du_parser.parse(s, dayfirst=dayfirst,
-                            default=datetime(today.year, today.month, today.day, 0, 0, 0))
-        b = du_parser.parse(s, dayfirst=dayfirst,
-                            default=datetime(today.year, today.month, today.day, 1, 1, 1))
+        a = _parse(du_parser, text, tz_name, s, dayfirst=dayfirst,
+                   default=datetime(today.year, today.month, today.day, 0, 0, 0))
+        b = _parse(du_parser, text, tz_name, s, dayfirst=dayfirst,
+                   default=datetime(today.year, today.month, today.day, 1, 1, 1))
+    except DateError:
+        raise
     except (ValueError, OverflowError):
         raise DateError(_hint(text)) from None
     if a.hour != b.hour:  # no time of day was given (the defaults show through)
@@ -86,6 +90,20 @@ def parse_when(text: str, tz_name: str = "UTC", dayfirst: bool = True, end: bool
     if a.tzinfo is None:
         a = a.replace(tzinfo=z)
     return a.astimezone(timezone.utc)
+
+
+def _parse(du_parser, text: str, tz_name: str, s: str, **kw) -> datetime:
+    """dateutil's parse, except that a zone name it does not know (dateutil would only warn
+    and drop it: "18:00 WET" read in Tokyo) is refused."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", du_parser.UnknownTimezoneWarning)
+        try:
+            return du_parser.parse(s, **kw)
+        except du_parser.UnknownTimezoneWarning:
+            raise DateError(f"cannot tell which time zone {text!r} names: write an offset "
+                            f"such as +00:00, or leave the zone out to mean {tz_name}") from None
 
 
 def _looks_iso(s: str) -> bool:

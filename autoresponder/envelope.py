@@ -17,8 +17,13 @@ class Envelope:
                  autoreply_domain: str = "", delimiters: str = "+"):
         self.sender_raw = sender or ""
         s = self.sender_raw.strip()
+        if not _encodable(s):
+            self.sender_raw = s.encode("utf-8", "backslashreplace").decode("ascii")
+            s = ""
         self.sender = "" if s in ("", "<>") else addresses.normalize(s)
         self.recipient_raw = recipient or ""
+        if not _encodable(self.recipient_raw):
+            self.recipient_raw = self.recipient_raw.encode("utf-8", "backslashreplace").decode()
         self.recipient = _account_key(recipient, autoreply_domain, delimiters)
         self.original_recipient = _account_key(original_recipient, autoreply_domain, delimiters)
 
@@ -31,8 +36,18 @@ class Envelope:
                 "original_recipient": self.original_recipient}
 
 
+def _encodable(address: str) -> bool:
+    """argv and the environment may carry any bytes (as surrogates): such an address is no
+    address, and must not reach SQLite or a JSON document."""
+    try:
+        address.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def _account_key(address: str, autoreply_domain: str, delimiters: str) -> str:
-    if not address:
+    if not address or not _encodable(address):
         return ""
     a = addresses.normalize(addresses.decode_copy_address(address.strip().strip("<>"),
                                                           autoreply_domain))
