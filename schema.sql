@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS render_cache (
     subject     TEXT,
     text        TEXT NOT NULL,
     html        TEXT,
+    mime        BLOB NOT NULL,              -- reply.mime_body(text, html)
     language    TEXT NOT NULL,
     template    TEXT NOT NULL,
     created_at  REAL NOT NULL

@@ -332,11 +332,11 @@ def template_preview(args, config) -> int:
     sender = addresses.normalize(args.sender) or "sender@example.org"
     env = Envelope(sender, address, "", config.autoreply_domain, config.recipient_delimiter)
     try:
-        msg, mail_from, rcpt = prepare_reply(config, acct, env, message, time.time())
+        r = prepare_reply(config, acct, env, message, time.time())
     except TemplateError as e:
         return _fail(f"the reply template failed: {e}")
-    print(f"# envelope: MAIL FROM:<{mail_from}> RCPT TO:<{rcpt}>")
-    sys.stdout.write(msg.as_bytes().decode("ascii", "replace").replace("\r\n", "\n"))
+    print(f"# envelope: MAIL FROM:<{r.mail_from}> RCPT TO:<{r.rcpt}>")
+    sys.stdout.write(r.data.decode("utf-8", "replace").replace("\r\n", "\n"))
     return exits.OK
 
 

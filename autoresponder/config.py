@@ -72,6 +72,7 @@ SCHEMA: dict = {
         "kind": (("sendmail", "smtp", "file"), "sendmail", "how replies leave"),
         "sendmail": ("path", "/usr/sbin/sendmail", "sendmail-compatible program"),
         "host": ("str", "127.0.0.1", "SMTP server"),
+        "helo": ("str", "", "name to EHLO with (default: this machine's host name)"),
         "port": ("int", 25, "SMTP port"),
         "timeout": ("duration", 30, "SMTP timeout"),
         "starttls": ("bool", False, "STARTTLS before sending (submission servers)"),

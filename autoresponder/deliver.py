@@ -235,21 +235,24 @@ class Outcome:
 
 
 def prepare_reply(config, account, envelope, message, now: float, conn=None):
-    """Render and build the reply: (EmailMessage, mail_from, rcpt); raises TemplateError.
+    """Render and build the reply (a reply.Reply); raises TemplateError.
 
-    With a database connection, a rendering that depends only on the account is taken from
-    (or stored in) the render memo, which spares the Jinja2 import on most replies."""
+    With a database connection, a rendering that depends only on the account (and its MIME
+    body) is taken from, or stored in, the render memo: most replies then load neither Jinja2
+    nor the bulk of the email package."""
     from autoresponder import reply
     from autoresponder.replytext import pick_language
 
     language = pick_language(account.language, message, config.language)
-    rendered = memo_key = None
+    memo_key = memo = None
     if conn is not None:
         from autoresponder import rendercache
 
         memo_key = rendercache.key(config, account, language)
-        rendered = rendercache.get(conn, memo_key)
-    if rendered is None:
+        memo = rendercache.get(conn, memo_key)
+    if memo is not None:
+        rendered, body = memo
+    else:
         from datetime import datetime, timezone
 
         from autoresponder import render
@@ -258,28 +261,28 @@ def prepare_reply(config, account, envelope, message, now: float, conn=None):
                                        reply.original_fields(message),
                                        datetime.fromtimestamp(now, timezone.utc))
         rendered = render.render(config, account, language, context)
+        body = reply.mime_body(rendered.text, rendered.html)
         if memo_key is not None and rendered.cacheable:
-            rendercache.put(conn, memo_key, rendered, now)
-    return reply.build(config, account, envelope, message, rendered, now)
+            rendercache.put(conn, memo_key, rendered, body, now)
+    return reply.build(config, account, envelope, message, rendered, now, body)
 
 
 def _render_and_send(config, account, envelope, message, now, conn) -> Outcome:
     from autoresponder.replytext import TemplateError
 
     try:
-        msg, mail_from, rcpt = prepare_reply(config, account, envelope, message, now, conn)
+        r = prepare_reply(config, account, envelope, message, now, conn)
     except TemplateError as e:
         return Outcome("template-error", f"the reply template failed: {e}")
     from autoresponder import transports
 
-    data = msg.as_bytes()
     try:
-        detail = transports.send(config, mail_from, rcpt, data)
+        detail = transports.send(config, r.mail_from, r.rcpt, r.data)
     except transports.TempFail as e:
         return Outcome("tempfail", f"sending the reply failed for now: {e}")
     except transports.PermFail as e:
-        return Outcome("rejected", f"the reply was refused for good: {e}", msg["Message-ID"])
-    return Outcome("sent", detail, msg["Message-ID"])
+        return Outcome("rejected", f"the reply was refused for good: {e}", r.message_id)
+    return Outcome("sent", detail, r.message_id)
 
 
 def _release(db, key) -> None:

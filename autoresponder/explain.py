@@ -102,11 +102,15 @@ def _preview(config, account, envelope, message, now, decision):
     from autoresponder.render import TemplateError
 
     try:
-        msg, mail_from, rcpt = prepare_reply(config, account, envelope, message, now)
+        r = prepare_reply(config, account, envelope, message, now)
     except TemplateError as e:
         return None, skip("template-error", f"the reply template failed: {e}")
+    import email
+    import email.policy
+
+    m = email.message_from_bytes(r.data, policy=email.policy.default)
     return {
-        "to": str(msg["To"]), "from": str(msg["From"]), "subject": str(msg["Subject"]),
-        "envelope_from": mail_from, "language": str(msg["Content-Language"]),
-        "html": msg.is_multipart(),
+        "to": str(m["To"]), "from": str(m["From"]), "subject": str(m["Subject"]),
+        "envelope_from": r.mail_from, "language": str(m["Content-Language"]),
+        "html": m.is_multipart(),
     }, decision

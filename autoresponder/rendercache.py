@@ -1,4 +1,4 @@
-"""A memo of rendered replies, so most replies never import Jinja2.
+"""A memo of rendered replies, so most replies never import Jinja2 nor build MIME anew.
 
 Importing Jinja2 costs more than the rest of a reply together, and most templates (the shipped
 ones included) depend only on the account: its settings, dates, interval and language. When a
@@ -35,21 +35,22 @@ def key(config, account, language: str) -> str:
     return "\0".join(parts)
 
 
-def get(conn, k: str) -> "Rendered | None":
+def get(conn, k: str) -> "tuple[Rendered, bytes] | None":
+    """The memoised rendering and its MIME body (reply.mime_body), or None."""
     try:
-        row = conn.execute("SELECT subject, text, html, language, template FROM render_cache "
-                           "WHERE key = ?", (k,)).fetchone()
+        row = conn.execute("SELECT subject, text, html, language, template, mime FROM "
+                           "render_cache WHERE key = ?", (k,)).fetchone()
     except Exception:
         return None
     if row is None:
         return None
-    return Rendered(row[0], row[1], row[2], row[3], row[4], True)
+    return Rendered(row[0], row[1], row[2], row[3], row[4], True), bytes(row[5])
 
 
-def put(conn, k: str, r: Rendered, now: float) -> None:
+def put(conn, k: str, r: Rendered, mime: bytes, now: float) -> None:
     try:
-        conn.execute("INSERT OR REPLACE INTO render_cache (key, subject, text, html, language, "
-                     "template, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     (k, r.subject, r.text, r.html, r.language, r.template, now))
+        conn.execute("INSERT OR REPLACE INTO render_cache (key, subject, text, html, mime, "
+                     "language, template, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     (k, r.subject, r.text, r.html, mime, r.language, r.template, now))
     except Exception:
         pass  # a memo: missing it costs time, never correctness

@@ -1,28 +1,43 @@
-"""The reply message, built as RFC 3834 says, with the standard ``email`` package.
+"""The reply message, built as RFC 3834 says.
 
 Recipient: the envelope sender, only (never Reply-To, From or Sender: RFC 3834 §4).
 Headers: From (account, display name), To, Subject, Date, Message-ID (ours, recognisable by
 rules.headers.OWN_MSGID_PREFIX), In-Reply-To and References (RFC 3834 §3.1.6),
 Auto-Submitted: auto-replied (§3.1.7), Precedence: bulk (§3.1.8, for old responders),
 X-Auto-Response-Suppress: All (stops Exchange answering us), our own loop marker, and
-Content-Language. No text from the incoming message reaches a header without losing every
-control character first; the body is 7-bit clean (quoted-printable or base64 as needed).
+Content-Language.
+
+The MIME body (text/plain, or multipart/alternative with the HTML part; UTF-8,
+quoted-printable or base64 as needed, 7-bit clean) is built with the standard ``email``
+package by ``mime_body``; for account-only templates it is built once and kept in the render
+memo. The per-message header fields are encoded with ``email.header`` (RFC 2047), which is
+a small part of the package: importing the whole of it costs more than the rest of a reply.
+No text from any input reaches a header without losing every control character first, and
+text that still looks like an encoded-word is itself encoded, so no decoder can turn it back
+into a line break.
 """
 
 import os
 import time
-from datetime import datetime, timezone
-from email import policy as email_policy
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
 
 from autoresponder import addresses
 from autoresponder.rules.headers import OWN_MARKER, OWN_MSGID_PREFIX
 
-POLICY = email_policy.SMTP.clone(cte_type="7bit", max_line_length=78)
 MAX_SUBJECT = 200
 MAX_REFERENCES = 20
+_SPECIALS = set('()<>[]:;@\\,."')
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+class Reply:
+    """The bytes to send, the envelope, and the fields logs and `explain` show."""
+
+    __slots__ = ("data", "mail_from", "rcpt", "message_id", "fields")
+
+    def __init__(self, data: bytes, mail_from: str, rcpt: str, message_id: str, fields: dict):
+        self.data, self.mail_from, self.rcpt = data, mail_from, rcpt
+        self.message_id, self.fields = message_id, fields
 
 
 def clean_text(value: str, limit: int = MAX_SUBJECT) -> str:
@@ -32,26 +47,63 @@ def clean_text(value: str, limit: int = MAX_SUBJECT) -> str:
     return s[:limit]
 
 
-def decode_subject(raw: "str | None") -> str:
-    """Header text as plain text: RFC 2047 encoded-words decoded, control characters gone.
-
-    Decoding repeats until nothing changes, because the ``email`` package decodes
-    encoded-words again in any value we set: text that still held one (an encoded CR/LF, or a
-    double-encoded one) could otherwise smuggle a line break into the reply's headers."""
+def decode_subject(raw: "str | None", limit: int = MAX_SUBJECT) -> str:
+    """Header text as plain text: RFC 2047 encoded-words decoded once, control characters
+    gone. Never raises: an unknown charset or a broken encoded-word degrades to replacement
+    characters or the raw text."""
     if not raw:
         return ""
-    from email.policy import default
+    text = raw
+    if "=?" in raw:
+        from email.header import decode_header
 
-    text = clean_text(raw, 2000)
-    for _ in range(5):
         try:
-            decoded = clean_text(str(default.header_factory("subject", text)), 2000)
+            out = []
+            for part, charset in decode_header(raw):
+                if isinstance(part, str):
+                    out.append(part)
+                elif charset is None:
+                    out.append(part.decode("raw-unicode-escape", "replace"))
+                else:
+                    try:
+                        out.append(part.decode(charset, "replace"))
+                    except LookupError:
+                        out.append(part.decode("latin-1"))
+            text = "".join(out)
         except Exception:
-            break
-        if decoded == text:
-            break
-        text = decoded
-    return text[:MAX_SUBJECT]
+            text = raw
+    return clean_text(text, limit)
+
+
+def _encoded(name: str, text: str) -> str:
+    """A whole header line; RFC 2047 only when needed (non-ASCII, or text that looks like an
+    encoded-word and must reach the reader as the literal text)."""
+    from email.header import Header
+
+    charset = "us-ascii" if text.isascii() and "=?" not in text else "utf-8"
+    value = Header(text, charset, header_name=name).encode(linesep="\r\n")
+    return f"{name}: {value}\r\n"
+
+
+def _phrase(name: str) -> str:
+    if name.isascii() and "=?" not in name:
+        if any(c in _SPECIALS for c in name):
+            return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return name
+    from email.header import Header
+
+    return Header(name, "utf-8").encode(linesep="\r\n")
+
+
+def mailbox(display: str, addr: str) -> str:
+    name = decode_subject(display, 100)
+    return f"{_phrase(name)} <{addr}>" if name else addr
+
+
+def rfc5322_date(now: float) -> str:
+    t = time.gmtime(now)  # English names whatever the locale
+    return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000")
 
 
 def msg_ids(value: "str | None") -> "list[str]":
@@ -72,6 +124,17 @@ def msg_ids(value: "str | None") -> "list[str]":
     return out
 
 
+def _folded_ids(name: str, ids: "list[str]") -> str:
+    line, out = f"{name}:", []
+    for token in ids:
+        if len(line) + 1 + len(token) > 78 and line != f"{name}:":
+            out.append(line)
+            line = ""
+        line += " " + token
+    out.append(line)
+    return "\r\n".join(out) + "\r\n"
+
+
 def original_fields(message) -> dict:
     """What templates may know of the incoming message (see README, "Templates")."""
     ids = msg_ids(message.get("message-id"))
@@ -79,7 +142,7 @@ def original_fields(message) -> dict:
         "subject": decode_subject(message.get("subject")),
         "date": clean_text(message.get("date") or "", 100),
         "message_id": ids[0] if ids else "",
-        "from": clean_text(decode_subject(message.get("from")), 300),
+        "from": decode_subject(message.get("from"), 300),
     }
 
 
@@ -97,43 +160,58 @@ def envelope_from(config, account) -> str:
     return policy
 
 
-def _address(display: str, addr: str) -> Address:
-    local, domain = addresses.split(addr)
-    return Address(display_name=decode_subject(display)[:100], username=local.strip('"'),
-                   domain=domain)
+def mime_body(text: str, html: "str | None") -> bytes:
+    """The MIME entity of the reply's body, with its Content-* and MIME-Version fields, built
+    by the standard email package: UTF-8, quoted-printable or base64, 7-bit clean."""
+    from email import policy as email_policy
+    from email.message import EmailMessage
+
+    m = EmailMessage(policy=email_policy.SMTP.clone(cte_type="7bit", max_line_length=78))
+    m.set_content(text, subtype="plain", charset="utf-8")
+    if html:
+        m.add_alternative(html, subtype="html", charset="utf-8")
+    return m.as_bytes()
 
 
-def build(config, account, envelope, message, rendered, now: "float | None" = None):
-    """(EmailMessage, envelope sender, recipient) for this account's reply to this message."""
+def build(config, account, envelope, message, rendered, now: "float | None" = None,
+          body: "bytes | None" = None) -> Reply:
+    """This account's reply to this message; `body` is a memoised mime_body() if any."""
+    now = time.time() if now is None else now
     rcpt = envelope.sender
-    msg = EmailMessage(policy=POLICY)
-    msg["From"] = _address(account.from_name or "", account.address)
     to_name = ""
     for v in message.get_all("from"):  # the sender's own name, only if it is the same address
         found = addresses.find_addresses(v)
         if found and found[0] == rcpt and "<" in v:
-            to_name = decode_subject(v.split("<", 1)[0].strip().strip('"'))
-    msg["To"] = _address(to_name, rcpt)
+            to_name = v.split("<", 1)[0].strip().strip('"')
     original = original_fields(message)
-    subject = rendered.subject or ""
+    subject = decode_subject(rendered.subject) if rendered.subject else ""
     if not subject:
         subject = ("Auto: " + original["subject"]) if original["subject"] else {
             "pt": "Resposta automática"}.get(rendered.language, "Automated reply")
-    msg["Subject"] = decode_subject(subject)  # at its fixpoint: nothing left to re-decode
-    when = datetime.fromtimestamp(now if now is not None else time.time(), timezone.utc)
-    msg["Date"] = format_datetime(when)
-    msg["Message-ID"] = new_message_id(addresses.split(account.address)[1])
+        subject = clean_text(subject)
+    message_id = new_message_id(addresses.split(account.address)[1])
+    head = [
+        f"From: {mailbox(account.from_name or '', account.address)}\r\n",
+        f"To: {mailbox(to_name, rcpt)}\r\n",
+        _encoded("Subject", subject),
+        f"Date: {rfc5322_date(now)}\r\n",
+        f"Message-ID: {message_id}\r\n",
+    ]
     if original["message_id"]:
-        msg["In-Reply-To"] = original["message_id"]
+        head.append(f"In-Reply-To: {original['message_id']}\r\n")
         refs = msg_ids(message.get("references")) or msg_ids(message.get("in-reply-to"))
-        refs = refs[-(MAX_REFERENCES - 1):] + [original["message_id"]]
-        msg["References"] = " ".join(refs)
-    msg["Auto-Submitted"] = "auto-replied"
-    msg["Precedence"] = "bulk"
-    msg["X-Auto-Response-Suppress"] = "All"
-    msg[OWN_MARKER] = "auto-replied"
-    msg.set_content(rendered.text, subtype="plain", charset="utf-8")
-    if rendered.html:
-        msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
-    msg["Content-Language"] = rendered.language  # after set_content, which drops Content-*
-    return msg, envelope_from(config, account), rcpt
+        head.append(_folded_ids("References",
+                                refs[-(MAX_REFERENCES - 1):] + [original["message_id"]]))
+    head += [
+        "Auto-Submitted: auto-replied\r\n",
+        "Precedence: bulk\r\n",
+        "X-Auto-Response-Suppress: All\r\n",
+        f"{OWN_MARKER}: auto-replied\r\n",
+        f"Content-Language: {rendered.language}\r\n",
+    ]
+    if body is None:
+        body = mime_body(rendered.text, rendered.html)
+    data = "".join(head).encode("utf-8") + body
+    fields = {"from": account.address, "to": rcpt, "subject": subject,
+              "language": rendered.language, "html": bool(rendered.html)}
+    return Reply(data, envelope_from(config, account), rcpt, message_id, fields)

@@ -11,7 +11,7 @@ import time
 
 from autoresponder.errors import DatabaseBusy  # noqa: F401 - re-exported for callers
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def iso_utc(t: float) -> str:
@@ -77,6 +77,8 @@ def _apply_schema(conn) -> None:
     """Run schema.sql (idempotent: CREATE ... IF NOT EXISTS), then record its version."""
     from autoresponder.resources import schema_sql
 
+    if conn.execute("PRAGMA user_version").fetchone()[0] < 3:
+        conn.execute("DROP TABLE IF EXISTS render_cache")  # a memo: its shape changed in 3
     conn.executescript(schema_sql())
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

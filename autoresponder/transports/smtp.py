@@ -54,10 +54,14 @@ def _transaction(s, mail_from: str, rcpt: str, data: bytes, dsn: bool) -> None:
 
 def send(t, mail_from: str, rcpt: str, data: bytes) -> str:
     try:
+        # EHLO with the host name as configured: smtplib's default, socket.getfqdn(), may wait
+        # on DNS, in every delivery.
+        helo = t.helo or socket.gethostname() or "localhost"
         if t.ssl:
-            s = smtplib.SMTP_SSL(t.host, t.port, timeout=t.timeout, context=_tls_context(t))
+            s = smtplib.SMTP_SSL(t.host, t.port, local_hostname=helo, timeout=t.timeout,
+                                 context=_tls_context(t))
         else:
-            s = smtplib.SMTP(t.host, t.port, timeout=t.timeout)
+            s = smtplib.SMTP(t.host, t.port, local_hostname=helo, timeout=t.timeout)
         with s:
             s.ehlo_or_helo_if_needed()
             if t.starttls and not t.ssl:
