@@ -165,10 +165,12 @@ def vacation_enable(args, config) -> int:
     return exits.OK
 
 
-def _resolve(config, address: str) -> str:
-    """The account an address names: itself, or the account it is an alias of."""
+def _account_of(args, config) -> str:
+    """The account that args.address names: itself (normalised, without +detail), or the
+    account it is an alias of. ValueError if it is no address."""
     import autoresponder.accounts as accounts
 
+    address = accounts.normalize_account(args.address, config)
     row = asyncio.run(accounts.show(config, address))
     return row["address"] if row else address
 
@@ -177,7 +179,7 @@ def vacation_disable(args, config) -> int:
     from autoresponder import accounts
 
     try:
-        address = _resolve(config, accounts.normalize_account(args.address, config))
+        address = _account_of(args, config)
     except ValueError as e:
         return _fail(str(e))
     if not asyncio.run(accounts.disable(config, address)):
@@ -261,7 +263,7 @@ def history(args, config) -> int:
     from autoresponder.dates import show
 
     try:
-        address = _resolve(config, accounts.normalize_account(args.address, config))
+        address = _account_of(args, config)
     except ValueError as e:
         return _fail(str(e))
     rows = asyncio.run(accounts.history(config, address, args.limit))
@@ -292,7 +294,7 @@ def forget(args, config) -> int:
     from autoresponder import accounts, addresses
 
     try:
-        address = _resolve(config, accounts.normalize_account(args.address, config))
+        address = _account_of(args, config)
     except ValueError as e:
         return _fail(str(e))
     sender = addresses.normalize(args.sender) if args.sender else None
