@@ -159,6 +159,10 @@ _EXACT_SYSTEM = {
     "mailman": "list server (mailman)",
     "uucp": "UUCP daemon",
     "mailer": "mailer daemon",
+    "root": "system account (root)",
+    "daemon": "system account (daemon)",
+    "nobody": "system account (nobody)",
+    "www-data": "system account (www-data)",
 }
 _TOKEN_SYSTEM = {
     "noreply": "no-reply address",
@@ -198,10 +202,13 @@ def system_address_reason(address: str) -> "str | None":
     Whole tokens only: ``bouncer.smith`` and ``norepublic`` are people; ``no-reply``,
     ``list-bounces+x=y``, ``owner-list``, ``list-request`` and ``MAILER-DAEMON`` are not.
     """
-    local, _ = split(address.lower())
+    local, domain = split(address.lower())
     local = local.strip('"')
     if not local:
         return None
+    labels = domain.split(".")
+    if "bounces" in labels[:-2] or "bounce" in labels[:-2]:  # bounces.google.com, not bounce.pt
+        return "bounce-handling domain"
     if local in _EXACT_SYSTEM:
         return _EXACT_SYSTEM[local]
     base = local.split("+", 1)[0]

@@ -32,6 +32,14 @@ class Spam(Rule):
         v = m.get("x-spamd-result")
         if v is not None and v.strip().lower().startswith("default: true"):
             return f"spam verdict X-Spamd-Result: {v.strip()[:80]}"
+        v = m.get("x-rspamd-action")
+        if v is not None and v.strip().lower() in ("add header", "rewrite subject", "reject"):
+            return f"spam verdict X-Rspamd-Action: {v.strip()[:80]}"
+        for name in m.names():  # MailScanner names its header after the site
+            if name == "x-mailscanner-spamcheck" or name.endswith("-mailscanner-spamcheck"):
+                v = m.get(name) or ""
+                if v.strip().lower().startswith("spam"):
+                    return f"spam verdict {name}: {v.strip()[:80]}"
         v = m.get("x-dspam-result")
         if v is not None and keyword(v) in ("spam", "virus"):
             return f"spam verdict X-DSPAM-Result: {v.strip()[:80]}"
@@ -39,13 +47,16 @@ class Spam(Rule):
             v = m.get(name)
             if v is not None and keyword(v).startswith("infected"):
                 return f"virus verdict {name.title()}: {v.strip()[:80]}"
-        if rules.spam_score_header:
-            v = m.get(rules.spam_score_header)
-            if v is not None:
-                score = _number(v)
-                if score is not None and score >= rules.spam_threshold:
-                    return (f"spam score {rules.spam_score_header}: {score:g} is at least "
-                            f"the threshold {rules.spam_threshold:g}")
+        for name in (rules.spam_score_header, "X-Rspamd-Score", "X-Spamd-Result"):
+            v = m.get(name) if name else None
+            if v is None:
+                continue
+            if name == "X-Spamd-Result":  # "default: False [11.02 / 15.00]"
+                v = v.split("[", 1)[1] if "[" in v else ""
+            score = _number(v)
+            if score is not None and score >= rules.spam_threshold:
+                return (f"spam score {name}: {score:g} is at least the threshold "
+                        f"{rules.spam_threshold:g}")
         return None
 
 
@@ -86,8 +97,9 @@ def _number(value: str) -> "float | None":
 class Report(Rule):
     name = "report"
     description = ("A delivery or disposition report: Content-Type multipart/report (DSN, MDN, "
-                   "ARF), message/delivery-status, message/disposition-notification, or an "
-                   "Exim-style X-Failed-Recipients.")
+                   "ARF), message/delivery-status, message/disposition-notification, an "
+                   "Exim-style X-Failed-Recipients, a DMARC aggregate report, or a calendar "
+                   "response (iTIP REPLY).")
 
     TYPES = ("multipart/report", "message/delivery-status", "message/disposition-notification",
              "message/feedback-report")
@@ -102,46 +114,102 @@ class Report(Rule):
         v = m.get("x-failed-recipients")
         if v is not None:
             return f"it is a bounce: X-Failed-Recipients: {v.strip()[:80]}"
+        subject = (m.get("subject") or "").strip().lower()
+        if subject.startswith("report domain:") and "report-id:" in subject:
+            return "it is a DMARC aggregate report (RFC 7489 §7.2.1.1 subject)"
+        if ct is not None and (keyword(ct) == "text/calendar" or keyword(ct).startswith(
+                "multipart/")) and _calendar_reply(ct, m.body_prefix):
+            return "it is a calendar response (iTIP method=REPLY): a machine's answer"
         return None
 
 
-# Words that make a message worth the (costly) bounce scan; all lower case.
-SUBJECT_HINTS = ("undeliver", "delivery status", "delivery fail", "delivery notification",
-                 "failure notice", "returned mail", "mail delivery", "could not be deliver",
-                 "non-deliver", "nondeliver", "not delivered", "delivery problem",
-                 "returned to sender", "mail system error", "rejected:", "warning: could not",
-                 "delayed mail", "message delayed", "não entregue", "falha na entrega",
-                 "mensagem devolvida")
-BODY_HINTS = (b"this is the mail system at host", b"delivery to the following recipient",
-              b"following address(es) failed", b"could not be delivered", b"permanent error",
-              b"undeliverable", b"delivery has failed", b"returned mail", b"user unknown",
-              b"mailbox unavailable", b"diagnostic-code", b"final-recipient",
-              b"mailer-daemon", b"the original message was received", b"unrouteable",
-              b"recipient address rejected", b"does not exist")
+def _calendar_reply(ct: str, body: bytes) -> bool:
+    if keyword(ct) == "text/calendar":
+        return "method=reply" in ct.lower().replace(" ", "").replace('"', "")
+    low = body.lower()
+    i = low.find(b"content-type: text/calendar")
+    if i == -1:
+        return False
+    head = low[i:i + 300].replace(b" ", b"").replace(b'"', b"")
+    return b"method=reply" in head
+
+
+# A bounce says what it is in the first words of its Subject ("Undeliverable: ...",
+# "Returned mail: ...") and in the opening lines of its body; a person writing about a bounce
+# says it anywhere, and often in a reply or a forward. So the costly scan runs only on a
+# bounce-shaped subject or opener, never on a Re:/Fwd:, and never sees "> " quoted lines.
+SUBJECT_OPENERS = ("undeliverable", "undelivered mail", "undeliverable mail", "returned mail",
+                   "failure notice", "mail delivery failed", "mail delivery failure",
+                   "delivery status notification", "delivery failure", "delivery failed",
+                   "delivery notification", "non-delivery", "nondeliverable",
+                   "mail system error", "warning: message could not", "warning: could not send",
+                   "delayed mail", "message delayed", "delivery delayed", "returned to sender",
+                   "mensagem não entregue", "mensagem devolvida", "falha na entrega de mensagem")
+REPLY_PREFIXES = ("re:", "fwd:", "fw:", "enc:", "res:", "aw:", "wg:", "tr:", "rv:", "sv:", "vs:")
+BODY_OPENERS = (b"this is the mail system at host", b"this is the qmail-send program",
+                b"i'm afraid i wasn't able to deliver", b"this message was created "
+                b"automatically by mail delivery software", b"delivery to the following "
+                b"recipient", b"the original message was received at", b"your message did not "
+                b"reach some or all", b"delivery has failed to these recipients",
+                b"this is an automatically generated delivery status notification",
+                b"message you sent could not be delivered", b"could not be delivered to one "
+                b"or more", b"unable to deliver your message", b"sorry, we were unable to "
+                b"deliver your message")
+OPENER_BYTES = 1500
+
+
+def _subject_says_bounce(subject: str) -> bool:
+    s = subject.strip().lower()
+    if s.startswith(REPLY_PREFIXES):
+        return False
+    return s.startswith(SUBJECT_OPENERS)
 
 
 class Bounce(Rule):
     name = "bounce"
-    description = ("A non-standard bounce recognised by flufl.bounce's detectors (GNU Mailman), "
-                   "run only when the subject or the body prefix looks like one.")
+    description = ("A bounce in no standard format: a bounce-shaped Subject or body opener, "
+                   "confirmed by flufl.bounce's detectors (GNU Mailman) or by a permanent "
+                   "SMTP status in the opening lines. Never on a reply or forward, never on "
+                   "quoted lines.")
 
     def check(self, ctx):
         if not ctx.config.rules.bounce_scan:
             return None
         m = ctx.message
-        subject = (m.get("subject") or "").lower()
-        hinted = any(h in subject for h in SUBJECT_HINTS)
+        subject = m.get("subject") or ""
+        by_subject = _subject_says_bounce(subject)
+        if not by_subject and subject.strip().lower().startswith(REPLY_PREFIXES):
+            return None
         body = _unquoted(m.body_prefix)
-        if not hinted:
-            low = body[:16384].lower()
-            hinted = any(h in low for h in BODY_HINTS)
-        if not hinted:
+        top = body[:OPENER_BYTES].lower()
+        if not (by_subject or any(h in top for h in BODY_OPENERS)):
             return None
         failed = scan_for_bounce(m.header_block + body)
         if failed:
             shown = ", ".join(sorted(failed)[:3]) + (" ..." if len(failed) > 3 else "")
             return f"flufl.bounce recognises a bounce for {shown}"
+        status = _permanent_status(top)
+        if by_subject and status:
+            return f"Subject {subject.strip()[:60]!r} and a permanent delivery status " \
+                   f"({status}) at the top of the body"
         return None
+
+
+def _permanent_status(text: bytes) -> "str | None":
+    """The first enhanced status code 5.x.y (RFC 3463) in text, if any."""
+    i = text.find(b"5.")
+    while i != -1:
+        j = i + 2
+        while j < len(text) and text[j:j + 1].isdigit():
+            j += 1
+        if j > i + 2 and text[j:j + 1] == b"." and text[j + 1:j + 2].isdigit() and \
+                (i == 0 or not text[i - 1:i].isalnum() and text[i - 1:i] != b"."):
+            k = j + 1
+            while k < len(text) and text[k:k + 1].isdigit():
+                k += 1
+            return text[i:k].decode("ascii")
+        i = text.find(b"5.", i + 1)
+    return None
 
 
 def _unquoted(body: bytes) -> bytes:
