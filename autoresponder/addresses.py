@@ -16,26 +16,33 @@ _STOP = set(' \t\r\n<>,;:"()[]')
 _ATEXT = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~.")
 
 
-def normalize(address: str) -> str:
+def normalize(address: str, fold_local: bool = True) -> str:
     """Canonical form used as a key: ``Ana@Example.COM`` -> ``ana@example.com``.
 
-    Returns "" for the null address (``""``, ``<>``) and for anything without a domain.
+    Returns "" for the null address (``""``, ``<>``), for anything without a domain, and for
+    anything holding a control character or unquoted white space (such text must never reach
+    a header or an SMTP command). With fold_local=False the local part keeps its case: the
+    address to *send* to, as the sender's host may distinguish case.
     """
     a = address.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in a):
+        return ""
     while a.startswith("<") and a.endswith(">"):
         a = a[1:-1].strip()
     if a.startswith("@") and ":" in a:  # obsolete source route: <@relay:user@host>
         a = a.split(":", 1)[1]
     local, at, domain = a.rpartition("@")
     domain = domain.rstrip(".")
-    if not at or not local or not domain:
+    if not at or not local or not domain or " " in domain or "\t" in domain:
+        return ""
+    if not (local.startswith('"') and local.endswith('"')) and (" " in local or "\t" in local):
         return ""
     if len(local) >= 2 and local[0] == '"' and local[-1] == '"':
         inner = local[1:-1].replace('\\"', '"').replace("\\\\", "\\")
         if inner and all(c in _ATEXT for c in inner) and not inner.startswith(".") \
                 and not inner.endswith(".") and ".." not in inner:
             local = inner
-    return local.lower() + "@" + domain.lower()
+    return (local.lower() if fold_local else local) + "@" + domain.lower()
 
 
 def split(address: str) -> "tuple[str, str]":

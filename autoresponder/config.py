@@ -134,7 +134,8 @@ def _check(kind, value, where: str, key: str):
             raise bad
         return value
     if kind == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value \
+                or value in (float("inf"), float("-inf")):
             raise bad
         return float(value)
     if kind == "duration":

@@ -155,8 +155,13 @@ def _deliver(argv: "list[str]", config_path: "str | None") -> int:
     try:
         return _decide_and_reply(config, log, envelope, message, now, db)
     except _TempFail as e:
-        log.write(log_fields(envelope, message, skip("tempfail", str(e)),
-                             getattr(e, "account", None)), "warning")
+        account = getattr(e, "account", None)
+        if _too_old(config, message, now):
+            gave_up = skip("gave-up", f"{e}; the message is older than "
+                           "transport.give_up_after, so it is not deferred again")
+            log.write(log_fields(envelope, message, gave_up, account), "warning")
+            return exits.OK
+        log.write(log_fields(envelope, message, skip("tempfail", str(e)), account), "warning")
         return exits.TEMPFAIL
     finally:
         db.close()
@@ -183,7 +188,7 @@ def _decide_and_reply(config, log, envelope, message, now, db) -> int:
     from autoresponder import ledger
 
     limits = ledger.Limits.for_account(config, account)
-    key = (account.address, envelope.sender, account.handle)
+    key = (account.address, envelope.sender, account.handle)  # now is the claim's token
     try:
         refusal = ledger.claim(db.conn, *key, now, limits)
     except DatabaseBusy as e:
@@ -197,26 +202,20 @@ def _decide_and_reply(config, log, envelope, message, now, db) -> int:
     try:
         outcome = _render_and_send(config, account, envelope, message, now, db.conn)
     except BaseException:
-        _release(db, key)
+        _release(db, key, now)
         raise
     if outcome.action == "tempfail":
-        _release(db, key)
-        if _too_old(config, message, now):
-            gave_up = skip("gave-up", outcome.reason + "; the message is older than "
-                           "transport.give_up_after, so it is not deferred again")
-            log.write(log_fields(envelope, message, gave_up, account), "warning")
-            return exits.OK
+        _release(db, key, now)
         e = _TempFail(outcome.reason)
         e.account = account
         raise e
     if outcome.action in ("template-error", "error"):
-        _release(db, key)
+        _release(db, key, now)
         log.write(log_fields(envelope, message, skip(outcome.action, outcome.reason), account),
                   "error")
         return exits.OK
     try:
-        ledger.mark_sent(db.conn, *key, time.time(), limits.window, outcome.message_id,
-                         "rejected" if outcome.action == "rejected" else "sent", outcome.reason)
+        _record(db, key, now, limits.window, outcome)
     except Exception as e:  # the reply left; failing to record it must not resend it
         log.write(log_fields(envelope, message, decision, account,
                              warning=f"reply sent but not recorded: {e}"), "error")
@@ -257,7 +256,8 @@ def prepare_reply(config, account, envelope, message, now: float, conn=None):
 
         from autoresponder import render
 
-        context = render.build_context(config, account, language, envelope.sender,
+        context = render.build_context(config, account, language,
+                                       envelope.reply_to or envelope.sender,
                                        reply.original_fields(message),
                                        datetime.fromtimestamp(now, timezone.utc))
         rendered = render.render(config, account, language, context)
@@ -285,13 +285,35 @@ def _render_and_send(config, account, envelope, message, now, conn) -> Outcome:
     return Outcome("sent", detail, r.message_id)
 
 
-def _release(db, key) -> None:
+def _release(db, key, claimed_at: float) -> None:
     from autoresponder import ledger
 
     try:
-        ledger.release(db.conn, *key)
+        ledger.release(db.conn, *key, claimed_at)
     except Exception:
         pass  # the lease expires by itself
+
+
+def _record(db, key, claimed_at: float, window: int, outcome) -> None:
+    """Mark the claim sent. The reply has left, so a locked database is waited out well past
+    the busy timeout (Postfix allows the command 1000 s): an unrecorded reply would be sent
+    again once the lease passes."""
+    from autoresponder import ledger
+    from autoresponder.errors import DatabaseBusy
+
+    status = "rejected" if outcome.action == "rejected" else "sent"
+    deadline = time.monotonic() + 120
+    pause = 0.05
+    while True:
+        try:
+            ledger.mark_sent(db.conn, *key, time.time(), window, outcome.message_id, status,
+                             outcome.reason, claimed_at)
+            return
+        except DatabaseBusy:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
 
 
 def _too_old(config, message, now: float) -> bool:

@@ -12,6 +12,8 @@ def parse_duration(text: "str | int | float") -> int:
     if isinstance(text, bool):
         raise DurationError(f"not a duration: {text!r}")
     if isinstance(text, (int, float)):
+        if text != text or text in (float("inf"), float("-inf")):
+            raise DurationError(f"not a duration: {text!r}")
         if text < 0:
             raise DurationError(f"a duration cannot be negative: {text!r}")
         return int(text)

@@ -11,7 +11,8 @@ from autoresponder import addresses
 
 
 class Envelope:
-    __slots__ = ("sender_raw", "sender", "recipient_raw", "recipient", "original_recipient")
+    __slots__ = ("sender_raw", "sender", "reply_to", "recipient_raw", "recipient",
+                 "original_recipient")
 
     def __init__(self, sender: "str | None", recipient: str, original_recipient: str = "",
                  autoreply_domain: str = "", delimiters: str = "+"):
@@ -21,6 +22,8 @@ class Envelope:
             self.sender_raw = s.encode("utf-8", "backslashreplace").decode("ascii")
             s = ""
         self.sender = "" if s in ("", "<>") else addresses.normalize(s)
+        # where a reply goes: as given (local part's case kept), never a folded key
+        self.reply_to = addresses.normalize(s, fold_local=False) if self.sender else ""
         self.recipient_raw = recipient or ""
         if not _encodable(self.recipient_raw):
             self.recipient_raw = self.recipient_raw.encode("utf-8", "backslashreplace").decode()

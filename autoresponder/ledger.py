@@ -117,20 +117,25 @@ def claim(conn, account: str, sender: str, handle: str, now: float,
     return _immediate(conn, work)
 
 
-def release(conn, account: str, sender: str, handle: str) -> None:
-    """Give a pending claim back after a failed send, so the retry can reply."""
+def release(conn, account: str, sender: str, handle: str, claimed_at: float) -> None:
+    """Give our pending claim back after a failed send, so the retry can reply. Only ours:
+    claimed_at is the claim's token, so a claim another process took after our lease ran out
+    is left alone."""
     _immediate(conn, lambda c: c.execute(
         "DELETE FROM ledger WHERE account = ? AND sender = ? AND handle = ? "
-        "AND state = 'pending'", (account, sender, handle)))
+        "AND state = 'pending' AND claimed_at = ?", (account, sender, handle, claimed_at)))
 
 
 def mark_sent(conn, account: str, sender: str, handle: str, now: float, window: int,
-              message_id: str, status: str = "sent", detail: str = "") -> None:
-    """Turn the claim into a sent row (the window starts now) and log the reply."""
+              message_id: str, status: str = "sent", detail: str = "",
+              claimed_at: "float | None" = None) -> None:
+    """Turn our claim into a sent row (the window starts now) and log the reply. The row is
+    written even if another process re-claimed it meanwhile: a reply did leave."""
     def work(c):
-        c.execute("UPDATE ledger SET state = 'sent', sent_at = ?, expires_at = ? "
-                  "WHERE account = ? AND sender = ? AND handle = ?",
-                  (now, now + window, account, sender, handle))
+        c.execute("INSERT OR REPLACE INTO ledger (account, sender, handle, state, claimed_at, "
+                  "lease_until, sent_at, expires_at) VALUES (?, ?, ?, 'sent', ?, ?, ?, ?)",
+                  (account, sender, handle, claimed_at if claimed_at is not None else now,
+                   now, now, now + window))
         c.execute("INSERT INTO replies (account, sender, handle, sent_at, message_id, "
                   "status, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
                   (account, sender, handle, now, message_id, status, detail or None))

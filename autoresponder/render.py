@@ -128,6 +128,8 @@ def _load(env, name: str, language: str, ext: str):
         return None
     except jinja2.TemplateSyntaxError as e:
         raise TemplateError(f"{e.filename or e.name}:{e.lineno}: {e.message}") from None
+    except (UnicodeDecodeError, OSError) as e:
+        raise TemplateError(f"{name}.{language}.{ext}: cannot read it: {e}") from None
 
 
 def render(config, account, language: str, context: dict, env=None) -> Rendered:

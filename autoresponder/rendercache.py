@@ -5,7 +5,7 @@ ones included) depend only on the account: its settings, dates, interval and lan
 template uses nothing that changes per message (``sender``, ``original``, ``now``) and
 includes no other template, its rendering is stored in the ``render_cache`` table under a key
 made of everything it depends on: the package version, the account's handle (subject, message,
-template, language, display name, enable round), its dates and interval, the language, the
+template, language, display name, enable round), its dates, interval and aliases, the language, the
 time zone, and the identity (inode, size, mtime) of every template file that could be chosen.
 Change any of them and the key changes; `purge` empties the table.
 """
@@ -21,7 +21,8 @@ def key(config, account, language: str) -> str:
     interval = account.interval_seconds if account.interval_seconds is not None else \
         config.interval
     parts = [__version__, account.address, account.handle, account.start_at or "",
-             account.end_at or "", str(interval), language, config.timezone, config.language]
+             account.end_at or "", str(interval), language, config.timezone, config.language,
+             ",".join(sorted(account.aliases))]
     name = account.template or "default"
     for d in template_dirs(config):
         for lang in (language, config.language, *LANGUAGES):

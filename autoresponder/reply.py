@@ -177,11 +177,11 @@ def build(config, account, envelope, message, rendered, now: "float | None" = No
           body: "bytes | None" = None) -> Reply:
     """This account's reply to this message; `body` is a memoised mime_body() if any."""
     now = time.time() if now is None else now
-    rcpt = envelope.sender
+    rcpt = envelope.reply_to or envelope.sender
     to_name = ""
     for v in message.get_all("from"):  # the sender's own name, only if it is the same address
         found = addresses.find_addresses(v)
-        if found and found[0] == rcpt and "<" in v:
+        if found and found[0] == envelope.sender and "<" in v:
             to_name = v.split("<", 1)[0].strip().strip('"')
     original = original_fields(message)
     subject = decode_subject(rendered.subject) if rendered.subject else ""

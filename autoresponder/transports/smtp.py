@@ -62,7 +62,7 @@ def send(t, mail_from: str, rcpt: str, data: bytes) -> str:
                                  context=_tls_context(t))
         else:
             s = smtplib.SMTP(t.host, t.port, local_hostname=helo, timeout=t.timeout)
-        with s:
+        try:
             s.ehlo_or_helo_if_needed()
             if t.starttls and not t.ssl:
                 s.starttls(context=_tls_context(t))
@@ -70,7 +70,16 @@ def send(t, mail_from: str, rcpt: str, data: bytes) -> str:
             if t.username:
                 s.login(t.username, _password(t))
             _transaction(s, mail_from, rcpt, data, t.dsn_notify_never)
-            return f"sent via {t.host}:{t.port}"
+        except BaseException:
+            s.close()
+            raise
+        # The server took the reply (250 to DATA): whatever QUIT answers, it was sent. A
+        # failure here must never turn into a retry, which would send it again.
+        try:
+            s.quit()
+        except (smtplib.SMTPException, OSError):
+            s.close()
+        return f"sent via {t.host}:{t.port}"
     except smtplib.SMTPAuthenticationError as e:
         raise TempFail(f"SMTP AUTH refused ({e.smtp_code} {_text(e.smtp_error)[:150]}): "
                        f"check transport.username and the password") from None
@@ -84,6 +93,8 @@ def send(t, mail_from: str, rcpt: str, data: bytes) -> str:
         _raise(e.smtp_code, e.smtp_error)
     except (smtplib.SMTPException, OSError, socket.timeout) as e:
         raise TempFail(f"SMTP {t.host}:{t.port}: {e.__class__.__name__}: {e}") from None
+    except (UnicodeEncodeError, ValueError) as e:  # e.g. a non-ASCII (SMTPUTF8) address
+        raise PermFail(f"SMTP cannot carry this reply: {e.__class__.__name__}: {e}") from None
     raise AssertionError("unreachable")
 
 
