@@ -98,10 +98,6 @@ class Section:
         for k, v in values.items():
             setattr(self, k, Section(v) if isinstance(v, dict) else v)
 
-    def as_dict(self) -> dict:
-        return {k: (v.as_dict() if isinstance(v, Section) else v) for k, v in vars(self).items()
-                if k not in ("source",)}
-
 
 class Config(Section):
     source: str  # the file it came from, or "(built-in defaults)"

@@ -34,10 +34,6 @@ class Envelope:
     def null_sender(self) -> bool:
         return self.sender == ""
 
-    def as_dict(self) -> dict:
-        return {"sender": self.sender, "recipient": self.recipient,
-                "original_recipient": self.original_recipient}
-
 
 def _encodable(address: str) -> bool:
     """argv and the environment may carry any bytes (as surrogates): such an address is no

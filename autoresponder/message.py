@@ -44,10 +44,6 @@ class Message:
         """Lower-cased names of every field present."""
         return self._index.keys()
 
-    def raw_bytes(self) -> bytes:
-        """Header block and body prefix, for parsers that want a whole (bounded) message."""
-        return self.header_block + self.body_prefix
-
 
 def _split_head(data: bytes) -> "tuple[int, int]":
     """(end of header block, start of body) in data, or (-1, -1) if not seen yet."""

@@ -45,9 +45,6 @@ class Account:
             return f"the vacation ended at {self.end_at}"
         return None
 
-    def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__slots__}
-
 
 def connect(path: str, busy_timeout: float = 10.0, readonly: bool = False):
     """Open (creating it and its directory if needed) and return a sqlite3 connection.

@@ -18,7 +18,7 @@ class Rule:
 class Context:
     """What the rules may look at: the envelope, the message, the config, the account."""
 
-    __slots__ = ("envelope", "message", "config", "now", "lookup", "account", "inactive")
+    __slots__ = ("envelope", "message", "config", "now", "lookup", "account")
 
     def __init__(self, envelope, message, config, now: float, lookup):
         self.envelope = envelope
@@ -27,7 +27,6 @@ class Context:
         self.now = now
         self.lookup = lookup  # address -> Account | None (the database, opened lazily)
         self.account = None
-        self.inactive = None
 
     def our_addresses(self) -> "set[str]":
         """Every address that means the account: its own, aliases, and the envelope's."""

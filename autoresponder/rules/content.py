@@ -6,7 +6,7 @@ bounce, and then only on the bounded prefix kept by autoresponder.message.
 """
 
 from autoresponder.rules import Rule
-from autoresponder.rules.headers import keyword
+from autoresponder.rules.headers import strip_comments, keyword
 
 
 def _yes(value: str) -> bool:
@@ -72,9 +72,7 @@ class AuthFailure(Rule):
         if not ours:
             return None
         for value in ctx.message.get_all("authentication-results"):
-            from autoresponder.rules.headers import _strip_comments
-
-            parts = _strip_comments(value).split(";")
+            parts = strip_comments(value).split(";")
             if not parts[0].strip() or parts[0].split()[0].lower() != ours:
                 continue  # added by someone else: not to be trusted
             for resinfo in parts[1:]:

@@ -7,7 +7,7 @@ OWN_MARKER = "X-Autoresponder"
 OWN_MSGID_PREFIX = "<autoreply."
 
 
-def _strip_comments(value: str) -> str:
+def strip_comments(value: str) -> str:
     """Drop RFC 5322 comments: ``auto-replied (vacation)`` -> ``auto-replied``."""
     if "(" not in value:
         return value
@@ -24,7 +24,7 @@ def _strip_comments(value: str) -> str:
 
 def keyword(value: str) -> str:
     """The leading keyword of a structured field, lower-cased, without parameters/comments."""
-    return _strip_comments(value).split(";", 1)[0].strip().strip('"').lower()
+    return strip_comments(value).split(";", 1)[0].strip().strip('"').lower()
 
 
 class OwnReply(Rule):
