@@ -24,9 +24,14 @@ def main(argv: "list[str] | None" = None) -> int:
         argv = sys.argv[1:]
     config_path, rest = _split_global(argv)
     if rest and rest[0] == "deliver" and "-h" not in rest and "--help" not in rest:
+        from autoresponder.relay import maybe_relay  # `--via`: hand over to `serve`
+
+        code, argv_rest = maybe_relay(rest[1:], config_path)
+        if code is not None:
+            return code
         from autoresponder.deliver import main as deliver_main
 
-        return deliver_main(rest[1:], config_path)
+        return deliver_main(argv_rest, config_path)
     return _admin(argv)
 
 
@@ -47,6 +52,8 @@ def _build_parser():
 
     d = sub.add_parser("deliver", help="the MTA entry point: decide, reply, exit 0/75")
     _envelope_args(d)
+    d.add_argument("--via", metavar="unix:PATH|inet:HOST:PORT",
+                   help="relay the message to a running `serve` over LMTP (exit 0 or 75)")
 
     e = sub.add_parser("explain", help="what delivery would do with a message; writes nothing")
     _envelope_args(e)
