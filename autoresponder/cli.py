@@ -3,7 +3,7 @@ every admin command is parsed by argparse and imports what it needs when it runs
 
 import sys
 
-from autoresponder import exits
+from autoresponder.outcomes import Exit as exits
 
 
 def _split_global(argv: "list[str]") -> "tuple[str | None, list[str]]":
@@ -95,13 +95,16 @@ def _admin(argv: "list[str]") -> int:
     try:
         return args.func(args, cfg)
     except KeyboardInterrupt:
-        return 130
+        return exits.INTERRUPTED
     except BrokenPipeError:
         return exits.OK
     except Exception as e:  # an unusable database file: one line, not a traceback
-        import sqlite3
+        from autoresponder.store.base import StoreError
 
-        if isinstance(e, (sqlite3.Error, OSError)):
+        if isinstance(e, StoreError):
+            print(f"autoresponder: database {cfg.database}: {e.reason}", file=sys.stderr)
+            return exits.CONFIG
+        if isinstance(e, OSError):
             print(f"autoresponder: database {cfg.database}: {e}", file=sys.stderr)
             return exits.CONFIG
         raise

@@ -99,8 +99,9 @@ def make_format_date(language: str, tz_name: str):
 def build_context(config, account, language: str, sender: str = "", original=None,
                   now: "datetime | None" = None) -> dict:
     now = now or datetime.now(timezone.utc)
-    interval = account.interval_seconds if account.interval_seconds is not None else \
-        config.interval
+    from autoresponder.derived import effective_interval
+
+    interval = effective_interval(account, config)
     return {
         "account": {
             "address": account.address,

@@ -175,7 +175,7 @@ def test_probe_sees_lazy_imports(world):
     """The premise: what a path loads lazily shows up in the probe (a reply opens the ledger)."""
     rc, mods, line = world.deliver("carol@example.org", personal())
     assert rc == 0 and "decision=reply" in line and world.replies() == 1
-    assert "sqlite3" in mods and "autoresponder.ledger" in mods
+    assert "sqlite3" in mods and "autoresponder.store.sqlite" in mods
 
 
 def test_cold_config_cache_is_the_only_tomllib(tmp_path):
