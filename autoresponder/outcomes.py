@@ -122,3 +122,20 @@ def exit_code(outcome: Outcome) -> int:
 
         return Exit.TEMPFAIL if "MAIL_CONFIG" in os.environ else Exit.CONFIG
     return Exit.OK
+
+
+def lmtp_reply(outcome: Outcome, detail: str = "") -> "tuple[int, str]":
+    """The LMTP answer for one recipient (`serve`): (code, enhanced status and text).
+
+    The counterpart of exit_code: 250 for a reply or a skip (the copy is done), 451 when a
+    retry is safe and wanted (defer), 451 4.3.5 for a config the admin must fix (the copy
+    waits, as 75 does under Postfix). Never a 5xx: Postfix's lmtp client bounces the copy on
+    one, and a bounce of a copy made for the auto-responder is backscatter. `detail` (the
+    reason of a deferral) is added in printable ASCII, at most 200 characters.
+    """
+    if outcome.kind in ("reply", "skip"):
+        return 250, f"2.0.0 {outcome.name}"
+    clean = "".join(c if " " <= c <= "~" else "?" for c in detail)[:200]
+    if outcome.kind == "config":
+        return 451, f"4.3.5 {outcome.name}" + (f": {clean}" if clean else "")
+    return 451, f"4.3.0 {outcome.name}" + (f": {clean}" if clean else "")

@@ -14,7 +14,6 @@ the config and by `serve`), because it too must cost nothing to import.
 import os
 import sys
 
-TEMPFAIL = 75
 CONNECT_TIMEOUT = 10.0
 # The service bounds one message (serve.message_timeout, 2 min by default); Postfix's pipe
 # allows the command 1000 s. Wait for the final answer a little longer than the first.
@@ -232,6 +231,12 @@ def envelope_args(argv: "list[str]") -> "list[str] | None":
     return [g or "" for g in got]
 
 
+def _exit():
+    from autoresponder.outcomes import Exit  # spelled there only; imports nothing itself
+
+    return Exit
+
+
 def _say(text: str) -> None:
     """stderr, never starting with a status code (Postfix would take it as the DSN)."""
     try:
@@ -262,7 +267,7 @@ def main(via: str, argv: "list[str]", config_path: "str | None", stream=None) ->
     except AddressError as e:
         _drain(stream)
         _say(f"deliver --via: {e}; message deferred")
-        return TEMPFAIL
+        return _exit().TEMPFAIL
     try:
         sock = connect(via)
     except OSError as e:  # nothing was read from stdin yet: in-process is still possible
@@ -272,12 +277,12 @@ def main(via: str, argv: "list[str]", config_path: "str | None", stream=None) ->
     except (OSError, ProtocolError) as e:
         _drain(stream)
         _say(f"relay to {via} failed: {e.__class__.__name__}: {e}; message deferred")
-        return TEMPFAIL
+        return _exit().TEMPFAIL
     if code // 100 == 2:
-        return 0
+        return _exit().OK
     _drain(stream)
     _say(f"the service at {via} answered {code} {text[:200]}; message deferred")
-    return TEMPFAIL
+    return _exit().TEMPFAIL
 
 
 def _unreachable(via: str, error: Exception, config_path: "str | None", stream) -> "int | None":
@@ -286,7 +291,7 @@ def _unreachable(via: str, error: Exception, config_path: "str | None", stream) 
         return None
     _drain(stream)
     _say(f"service at {via} unreachable ({error.__class__.__name__}: {error}); message deferred")
-    return TEMPFAIL
+    return _exit().TEMPFAIL
 
 
 def _fallback_in_process(config_path: "str | None") -> bool:

@@ -40,6 +40,12 @@ _UNITS = {
 
 
 def environment(config) -> SandboxedEnvironment:
+    """The sandboxed environment for this config, built once per config object: `serve`
+    keeps one config for many messages, so its compiled templates stay cached (edited
+    template files are still noticed: the loader checks their mtime)."""
+    env = getattr(config, "_jinja_environment", None)
+    if env is not None:
+        return env
     env = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(template_dirs(config)),
         undefined=jinja2.StrictUndefined,
@@ -48,6 +54,10 @@ def environment(config) -> SandboxedEnvironment:
         keep_trailing_newline=False,
         trim_blocks=False,
     )
+    try:
+        config._jinja_environment = env
+    except AttributeError:
+        pass
     return env
 
 

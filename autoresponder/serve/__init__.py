@@ -35,7 +35,7 @@ def _say(text: str) -> None:
 
 
 def run(args, config) -> int:
-    from autoresponder import exits
+    from autoresponder.outcomes import Exit as exits
     from autoresponder.relay import AddressError, parse_address
     from autoresponder.serve.worker import check_config
 

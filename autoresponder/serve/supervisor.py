@@ -15,6 +15,7 @@ import os
 import signal
 import time
 
+from autoresponder.outcomes import Exit
 from autoresponder.serve import listen
 from autoresponder.serve.worker import check_config
 
@@ -46,7 +47,7 @@ class Supervisor:
         if pid:
             self.workers[pid] = role
             return
-        code = 1
+        clean = False
         try:
             signal.pthread_sigmask(signal.SIG_SETMASK, [])
             for sig in SIGNALS:
@@ -58,21 +59,20 @@ class Supervisor:
                 from autoresponder.serve.metrics import serve_http
 
                 serve_http(self.metrics_sock)
-                code = 0
             else:
                 if self.metrics_sock is not None:
                     self.metrics_sock.close()
                 from autoresponder.serve import worker
 
-                code = worker.run(self.config_path, self.config, self.socks,
-                                  self.metrics_sock is not None)
+                clean = worker.run(self.config_path, self.config, self.socks,
+                                   self.metrics_sock is not None)
         except BaseException as e:  # noqa: BLE001 - a child never returns into our caller
             try:
                 self.event("worker-crash", level="error", reason=f"{type(e).__name__}: {e}")
             except BaseException:
                 pass
         finally:
-            os._exit(code)
+            os._exit(Exit.OK if clean else Exit.SOFTWARE)
 
     def _reap(self) -> None:
         while True:
@@ -179,7 +179,7 @@ class Supervisor:
 
                 shutil.rmtree(self.metrics_dir, ignore_errors=True)
         self.event("stopped")
-        return 0
+        return Exit.OK
 
 
 def _kill(pid: int, sig) -> None:

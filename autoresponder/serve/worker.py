@@ -17,6 +17,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from autoresponder import outcomes
 from autoresponder.serve import pipeline
 from autoresponder.serve.metrics import Metrics
 
@@ -85,19 +86,19 @@ class Service:
         started = time.monotonic()
         tasks = [loop.run_in_executor(self.executor, self._one, state, mail_from, rcpt,
                                       orcpt, message) for rcpt, orcpt in zip(rcpts, orcpts)]
-        done, pending = await asyncio.wait(tasks, timeout=self.limits.message_timeout)
+        done, _ = await asyncio.wait(tasks, timeout=self.limits.message_timeout)
         answers = []
         for task in tasks:
             if task in done and task.exception() is None:
-                verdict = task.result()
-            elif task in done:
-                verdict = pipeline.Verdict("internal-error", "defer", "internal-error",
-                                           type(task.exception()).__name__)
-            else:
-                verdict = pipeline.Verdict("timeout", "defer", "timeout",
-                                           "deciding took longer than serve.message_timeout")
-            self.metrics.copy(verdict.name, verdict.kind, time.monotonic() - started)
-            answers.append(pipeline.lmtp_reply(verdict))
+                result = task.result()
+                outcome, detail = result.outcome, result.detail
+            else:  # the copy is still being decided (its claim protects a retry) or broke
+                outcome = outcomes.TEMPFAIL
+                detail = ("deciding took longer than serve.message_timeout"
+                          if task not in done else type(task.exception()).__name__)
+            self.metrics.copy(outcome.name, outcome.kind, time.monotonic() - started)
+            answers.append(outcomes.lmtp_reply(outcome, detail if outcome.kind != "reply"
+                                               else ""))
         return answers
 
     def _one(self, state, mail_from, rcpt, orcpt, message):
@@ -190,13 +191,13 @@ class Service:
         self.event("stopped", unfinished=self.in_flight)
 
 
-def run(config_path: "str | None", config, socks: list, metrics_enabled: bool) -> int:
-    """The body of a forked worker; returns its exit status."""
+def run(config_path: "str | None", config, socks: list, metrics_enabled: bool) -> bool:
+    """The body of a forked worker; True when it stopped cleanly."""
     service = Service(config_path, config, metrics_enabled)
     service.event("worker-start")
     try:
         asyncio.run(service.main(socks))
     except Exception as e:
         service.event("worker-crash", level="error", reason=f"{type(e).__name__}: {e}")
-        return 1
-    return 0
+        return False
+    return True
