@@ -104,6 +104,12 @@ def _deliver(argv: "list[str]", config_path: "str | None") -> int:
         _drain()
         stderr_line(f"config error: {e}")
         return outcomes.exit_code(outcomes.CONFIG_ERROR)
+    if config.deliver.via:  # [deliver] via: hand the message to a running `serve`
+        from autoresponder.relay import from_config
+
+        relayed = from_config(config, argv, config_path)
+        if relayed is not None:
+            return relayed
     log = Log(config)
     message = read_message()
     from autoresponder.envelope import from_args

@@ -305,20 +305,18 @@ def _fallback_in_process(config_path: "str | None") -> bool:
 
 
 def maybe_relay(argv: "list[str]", config_path: "str | None") -> "tuple[int | None, list[str]]":
-    """deliver's first step: (exit code, argv) when relayed, (None, argv without --via) when
-    the message is to be decided in this process."""
+    """deliver's first step, before any config is read: with ``--via ADDRESS``, relay
+    (exit code, argv); else (None, argv without --via): deliver goes on, and after loading
+    its config relays if ``[deliver] via`` is set (see `from_config`)."""
     via, rest = split_via(argv)
     if via is None:
-        via = _configured_via(config_path)
-        if not via:
-            return None, rest
+        return None, rest
     return main(via, rest, config_path), rest
 
 
-def _configured_via(config_path: "str | None") -> str:
-    from autoresponder import config as config_mod
-
-    try:
-        return config_mod.load(config_path).deliver.via
-    except config_mod.ConfigError:
-        return ""  # deliver reports it
+def from_config(config, argv: "list[str]", config_path: "str | None") -> "int | None":
+    """deliver's hook once its config is loaded: relay when ``[deliver] via`` is set."""
+    via = config.deliver.via
+    if not via:
+        return None
+    return main(via, argv, config_path)
