@@ -175,7 +175,21 @@ def render(config, account, language: str, context: dict, env=None) -> Rendered:
 
 
 def _account_only(env, template) -> bool:
-    """True if the template uses no per-message name and pulls in no other template."""
+    """True if the template uses no per-message name and pulls in no other template.
+
+    Remembered on the compiled template: an environment kept for many messages (`serve`)
+    returns the same Template object until the file changes, so the source is parsed once."""
+    known = getattr(template, "_autoresponder_account_only", None)
+    if known is None:
+        known = _parse_account_only(env, template)
+        try:
+            template._autoresponder_account_only = known
+        except AttributeError:
+            pass
+    return known
+
+
+def _parse_account_only(env, template) -> bool:
     try:
         source = env.loader.get_source(env, template.name)[0]
         ast = env.parse(source)
