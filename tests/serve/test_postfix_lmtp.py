@@ -250,3 +250,19 @@ def test_serve_sigkilled_while_postfix_delivers_then_one_reply_per_sender(lab):
     lab.wait_idle(timeout=30)
     for s in senders:
         assert len(_replies(lab, s)) == 1, (s, [m.rcpt_tos for m in lab.sink.messages])
+
+
+def test_reply_server_deferring_gives_451_deferred_then_one_reply(lab):
+    mark = lab.log_mark()
+    lab.set_reply_gate("defer")
+    try:
+        msg, _ = make_message("dora@example.org", f"ana@{DOMAIN}")
+        qid = lab.send("dora@example.org", f"ana@{DOMAIN}", msg)
+        v = lab.wait_copy(qid, f"ana@{DOMAIN}", mark)
+        assert v["status"] == "deferred" and v["dsn"].startswith("4."), v
+        assert "451 4.3.0 tempfail" in v["text"], v
+    finally:
+        lab.set_reply_gate("permit")
+    lab.flush()
+    lab.wait_idle(timeout=30)
+    assert len(_replies(lab, "dora@example.org")) == 1
