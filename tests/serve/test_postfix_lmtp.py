@@ -255,6 +255,14 @@ def test_serve_sigkilled_while_postfix_delivers_then_one_reply_per_sender(lab):
 def test_reply_server_deferring_gives_451_deferred_then_one_reply(lab):
     mark = lab.log_mark()
     lab.set_reply_gate("defer")
+    # serve keeps its SMTP connection to the reply port, and a Postfix reload does not touch
+    # a session in progress: reload serve too, so the next reply connects afresh
+    before = lab.agent_log().count("result=ok")
+    lab.serve_proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 20
+    while lab.agent_log().count("result=ok") < before + 3:  # the supervisor and 2 workers
+        assert time.monotonic() < deadline, lab.agent_log()[-2000:]
+        time.sleep(0.05)
     try:
         msg, _ = make_message("dora@example.org", f"ana@{DOMAIN}")
         qid = lab.send("dora@example.org", f"ana@{DOMAIN}", msg)
