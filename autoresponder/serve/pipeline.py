@@ -24,6 +24,8 @@ class State:
 
         self.config = config
         self.log = Log(config)
+        self._lines: list = []
+        self._lock = threading.Lock()
 
     def line(self):
         """This thread's Line for this state; an older state's store/transport are closed."""
@@ -39,7 +41,20 @@ class State:
         line = Line(self.config, open_store(self.config), open_transport(self.config),
                     self.log)
         _thread.entry = (self, line)
+        with self._lock:
+            self._lines.append(line)
         return line
+
+    def close_transports(self) -> None:
+        """At shutdown, once no message is in flight: say QUIT on every kept connection
+        (the stores' connections belong to their threads and end with the process)."""
+        with self._lock:
+            lines, self._lines = self._lines, []
+        for line in lines:
+            try:
+                line.transport.close()
+            except Exception:
+                pass
 
 
 def _close(line) -> None:

@@ -188,6 +188,8 @@ class Service:
         while self.in_flight and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         self.executor.shutdown(wait=False, cancel_futures=True)
+        if not self.in_flight:
+            self.state.close_transports()
         self.event("stopped", unfinished=self.in_flight)
 
 
