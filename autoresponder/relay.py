@@ -46,16 +46,19 @@ def parse_address(text: str) -> tuple:
 
 
 def connect(address: str, timeout: float = CONNECT_TIMEOUT):
-    """A connected socket to the service (OSError when it cannot be reached)."""
-    import socket
+    """A connected socket to the service (OSError when it cannot be reached).
+
+    The C module ``_socket``, not ``socket``: the latter builds its IntEnums and imports
+    ``selectors`` on import, several milliseconds a one-shot relay would pay per message."""
+    import _socket
 
     parsed = parse_address(address)
     if parsed[0] == "unix":
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         target = parsed[1]
     else:
-        family = socket.AF_INET6 if ":" in parsed[1] else socket.AF_INET
-        s = socket.socket(family, socket.SOCK_STREAM)
+        family = _socket.AF_INET6 if ":" in parsed[1] else _socket.AF_INET
+        s = _socket.socket(family, _socket.SOCK_STREAM)
         target = (parsed[1], parsed[2])
     s.settimeout(timeout)
     try:
@@ -75,14 +78,23 @@ class _Conn:
 
     def __init__(self, sock):
         self.sock = sock
-        self.rfile = sock.makefile("rb")
+        self.buf = b""
+
+    def _line(self) -> bytes:
+        while b"\n" not in self.buf:
+            if len(self.buf) > 4096:
+                raise ProtocolError("reply line too long")
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ProtocolError("the service closed the connection")
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line
 
     def reply(self) -> "tuple[int, str]":
         """One (possibly multi-line) reply: (code, last line's text)."""
         while True:
-            line = self.rfile.readline(4096)
-            if not line:
-                raise ProtocolError("the service closed the connection")
+            line = self._line()
             code = line[:3]
             if not code.isdigit():
                 raise ProtocolError(f"unexpected reply {line[:80]!r}")
