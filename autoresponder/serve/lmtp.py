@@ -27,6 +27,8 @@ from aiosmtpd.lmtp import LMTP
 from autoresponder.message import BODY_PREFIX, HEADER_LIMIT
 
 KEEP = HEADER_LIMIT + BODY_PREFIX + 16  # read_message() of this prefix sees what it would see
+RAW_KEEP = KEEP + 8192  # before unstuffing: a dot more per line that started with one
+TERMINATOR = b"\r\n.\r\n"
 COMMAND_LIMIT = 8192
 
 
@@ -184,33 +186,51 @@ class Session(LMTP):
 
     async def _read_data(self) -> "tuple[bytes, int] | None":
         """Read up to the lone dot; keep a bounded prefix (dots unstuffed), count the rest.
-        None when the client went away or took longer than the data deadline (421 sent)."""
-        kept = bytearray()
-        size = 0
-        at_start = True
-        deadline = time.monotonic() + self.service.limits.data_timeout
+        None when the client went away or took longer than the data deadline (421 sent).
+
+        Read in large chunks, the end found by searching for CRLF.CRLF (not line by line:
+        a 5 KB newsletter is a hundred lines, and a Python loop per line was a fifth of the
+        service's time). Bytes a client pipelined after the dot go back to the reader."""
         reader = self._reader
+        raw = bytearray()           # the stuffed message, up to RAW_KEEP bytes
+        consumed = 0                # raw bytes read so far (not counting `carry`)
+        carry = b"\r\n"             # the CRLF that ended DATA: ".\r\n" at once is empty
+        loop_time = time.monotonic
+        deadline = loop_time() + self.service.limits.data_timeout
+        next_reset = loop_time() + 1.0
         while True:
-            try:
-                line = await reader.readuntil(b"\n")
-            except asyncio.LimitOverrunError as e:
-                line = await reader.readexactly(e.consumed)
-            except asyncio.IncompleteReadError:
+            chunk = await reader.read(65536)
+            if not chunk:
                 return None
-            if at_start:
-                if line == b".\r\n":
-                    break
-                if line[:1] == b".":
-                    line = line[1:]
-            size += len(line)
-            if len(kept) < KEEP:
-                kept += line[:KEEP - len(kept)]
-            at_start = line.endswith(b"\n")
-            self._reset_timeout()
-            if time.monotonic() > deadline:
+            buf = carry + chunk
+            end = buf.find(TERMINATOR)
+            if end != -1:
+                stop = consumed - len(carry) + end + 2  # raw length of the message
+                leftover = buf[end + len(TERMINATOR):]
+                if leftover:
+                    reader._buffer[0:0] = leftover  # aiosmtpd too reaches into _buffer
+                if len(raw) < RAW_KEEP:
+                    raw += chunk[:RAW_KEEP - len(raw)]
+                del raw[max(stop, 0):]
+                return _unstuff(bytes(raw))[:KEEP], max(stop, 0)
+            if len(raw) < RAW_KEEP:
+                raw += chunk[:RAW_KEEP - len(raw)]
+            consumed += len(chunk)
+            carry = buf[-4:]
+            now = loop_time()
+            if now > next_reset:
+                self._reset_timeout()
+                next_reset = now + 1.0
+            if now > deadline:
                 await self.close_with_421("4.4.2 message took too long to arrive")
                 return None
-        return bytes(kept), size
+
+
+def _unstuff(raw: bytes) -> bytes:
+    """RFC 5321 4.5.2: a line starting with a dot had one more prepended."""
+    if raw.startswith(b"."):
+        raw = raw[1:]
+    return raw.replace(b"\r\n..", b"\r\n.") if b"\r\n.." in raw else raw
 
 
 def _address_and_params(arg, keyword: str) -> "tuple[str | None, list[str]]":
