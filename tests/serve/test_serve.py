@@ -262,6 +262,12 @@ def test_serve_check(agent, tmp_path):
     agent.write_config(extra='[serve]\nlmtp = "tcp:1.2.3.4"\n')
     r = agent.run("serve", "--check")
     assert r.returncode == 78 and b"serve.lmtp" in r.stderr
+    agent.write_config(extra='[serve]\nsocket_mode = "0999"\n')
+    r = agent.run("serve", "--check")
+    assert r.returncode == 78 and b"serve.socket_mode" in r.stderr
+    agent.write_config(extra='[deliver]\nvia = "lmtp:/x"\n')
+    r = agent.run("serve", "--check")
+    assert r.returncode == 78 and b"deliver.via" in r.stderr
     templates = tmp_path / "tpl"
     templates.mkdir()
     (templates / "default.en.txt").write_text("{% if %}broken\n")
@@ -349,3 +355,25 @@ def _wait_for(cond, timeout: float = 20.0) -> None:
     while not cond():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.05)
+
+
+def test_data_in_single_bytes_and_commands_pipelined_after_the_dot(served, sink):
+    """The end of DATA straddling reads, a stuffed dot line, and a command sent in the same
+    write as the dot: the message is whole and the command is answered."""
+    c = lmtp_client.connect(served.address)
+    try:
+        assert c.reply().code == 220
+        assert c.cmd("LHLO client.test").code == 250
+        assert c.cmd("MAIL FROM:<fay@example.org>").code == 250
+        assert c.cmd("RCPT TO:<ana@example.com>").code == 250
+        assert c.cmd("DATA").code == 354
+        msg = (b"From: fay@example.org\r\nTo: ana@example.com\r\nSubject: dots\r\n\r\n"
+               b"..leading dot\r\n.\r\nNOOP\r\n")
+        for i in range(len(msg)):
+            c.sock.sendall(msg[i:i + 1])
+        assert c.reply().code == 250   # the message
+        assert c.reply().code == 250   # NOOP, pipelined after the dot
+    finally:
+        c.quit()
+    reply = sink.wait_for(1)[0]
+    assert reply.rcpt_tos == ["fay@example.org"]
