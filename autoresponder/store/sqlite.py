@@ -138,6 +138,9 @@ class SqliteStore(Store):
         return f"no database file at {self.path}" if self._missing else None
 
     def close(self) -> None:
+        """Close the connection; the store opens a new one if it is used again (``deliver``
+        closes it before fork(): a connection must not cross into a child)."""
+        self._opened = False
         if self._conn is not None:
             self._conn.close()
             self._conn = None
