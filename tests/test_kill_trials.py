@@ -12,7 +12,6 @@ delivery answers 0. Every sender must end with exactly one reply.
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
