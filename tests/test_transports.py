@@ -28,9 +28,9 @@ class Server:
     answers to RCPT and DATA can be set, and it can cut the connection once it has taken a
     message (before answering the final dot)."""
 
-    def __init__(self, smtputf8: bool = True, dsn: bool = True):
+    def __init__(self, smtputf8: bool = True, dsn: bool = True, takes_notify: bool = True):
         self.port = free_port()
-        self.smtputf8, self.dsn = smtputf8, dsn
+        self.smtputf8, self.dsn, self.takes_notify = smtputf8, dsn, takes_notify
         self.messages: list[dict] = []
         self.sessions: list[tuple] = []  # peer of each new connection (EHLO)
         self.rsets = 0
@@ -82,7 +82,7 @@ class Server:
         class _SMTP(SMTP):
             async def smtp_RCPT(self, arg):  # take NOTIFY= like a DSN-capable server
                 self.dsn_params = []
-                if arg and srv.dsn:
+                if arg and srv.dsn and srv.takes_notify:
                     parts = arg.split()
                     self.dsn_params = [p for p in parts[1:] if p.upper().startswith("NOTIFY=")]
                     arg = " ".join(p for p in parts if p not in self.dsn_params)
@@ -304,6 +304,22 @@ def test_a_non_ascii_local_part_without_smtputf8_is_permanent():
                 t.send("", "jörg@bücher.example", REPLY)
             t.send("", "joerg@bücher.example", REPLY)  # the ASCII one still goes
         assert [m["rcpt_tos"] for m in srv.messages] == [["joerg@xn--bcher-kva.example"]]
+    finally:
+        srv.stop()
+
+
+def test_a_server_that_offers_dsn_but_refuses_notify_still_gets_the_reply():
+    """aiosmtpd without the parameter answers 555 to RCPT ... NOTIFY=NEVER: RSET, send again
+    without it, over the same connection."""
+    srv = Server(takes_notify=False).start()
+    try:
+        with open_transport(smtp_config(srv.port)) as t:
+            t.send("", "bob@example.org", REPLY)
+            t.send("", "carol@example.org", REPLY)
+        assert [m["rcpt_tos"] for m in srv.messages] == [["bob@example.org"],
+                                                         ["carol@example.org"]]
+        assert all(m["rcpt_options"] == [] for m in srv.messages)
+        assert len(srv.sessions) == 1
     finally:
         srv.stop()
 

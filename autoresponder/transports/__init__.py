@@ -33,6 +33,7 @@ class Transport(abc.ABC):
 
     def open(self) -> None:
         """Get ready without I/O; the first send connects."""
+        return None
 
     @abc.abstractmethod
     def send(self, mail_from: str, rcpt: str, data: bytes) -> str:
@@ -40,6 +41,7 @@ class Transport(abc.ABC):
 
     def close(self) -> None:
         """Release what the sends kept open; safe to call twice."""
+        return None
 
     def __enter__(self) -> "Transport":
         self.open()
