@@ -185,7 +185,7 @@ def _run_child(line, args, rfd: int, wfd: int) -> None:
             except BaseException:  # noqa: BLE001
                 pass
     finally:
-        os._exit(0)
+        os._exit(outcomes.Exit.OK)  # the parent reports the outcome
 
 
 _SEP = "\0"

@@ -42,6 +42,7 @@ class SqliteStore(Store):
         self._conn = None
         self._opened = False
         self._missing = False
+        self._ownership: "str | None" = None
 
     # --- the connection ----------------------------------------------------------------
 
@@ -162,8 +163,11 @@ class SqliteStore(Store):
         return self._guard(run, conn)
 
     def notice(self) -> "str | None":
-        """Says so when a lookup found no database file: a mistyped path must be seen."""
-        return f"no database file at {self.path}" if self._missing else None
+        """Says so when a lookup found no database file (a mistyped path must be seen), or
+        when root left the database where deliveries cannot write it."""
+        if self._missing:
+            return f"no database file at {self.path}"
+        return self._ownership
 
     def close(self) -> None:
         """Close the connection; the store opens a new one if it is used again (``deliver``
@@ -173,7 +177,7 @@ class SqliteStore(Store):
             self._conn.close()
             self._conn = None
             if self.create:
-                match_directory_owner(self.path)
+                self._ownership = match_directory_owner(self.path)
 
     # --- accounts ------------------------------------------------------------------------
 
@@ -376,32 +380,25 @@ def _create_private(path: str) -> None:
         os.close(fd)
 
 
-_warned: "set[str]" = set()
-
-
-def match_directory_owner(path: str) -> None:
+def match_directory_owner(path: str) -> "str | None":
     """When root runs an admin command, give the database files to the owner of their
     directory and its group (the user the MTA runs the agent as, contrib/postfix step 1),
     or deliveries could no longer write them. A directory root owns cannot tell who that
-    user is: say so, once, rather than leave every delivery deferred."""
+    user is: then the answer is a warning for the admin (None otherwise)."""
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
-        return
+        return None
     d = os.path.dirname(os.path.abspath(path))
     try:
         st = os.stat(d)
     except OSError:
-        return
+        return None
     if st.st_uid == 0:
-        if d not in _warned:
-            _warned.add(d)
-            from autoresponder.logs import stderr_line
-
-            stderr_line(f"warning: {d} belongs to root, so deliveries (which run as the MTA's "
-                        f"user) cannot write the database in it; give the directory to that "
-                        f"user: chown -R USER:GROUP {d} (contrib/postfix/README.md, step 1)")
-        return
+        return (f"{d} belongs to root, so deliveries (which run as the MTA's user) cannot "
+                f"write the database in it; give the directory to that user: "
+                f"chown -R USER:GROUP {d} (contrib/postfix/README.md, step 1)")
     for p in (path, path + "-wal", path + "-shm"):
         try:
             os.chown(p, st.st_uid, st.st_gid, follow_symlinks=False)
         except OSError:
             pass
+    return None
