@@ -29,6 +29,7 @@ from autoresponder.message import BODY_PREFIX, HEADER_LIMIT
 KEEP = HEADER_LIMIT + BODY_PREFIX + 16  # read_message() of this prefix sees what it would see
 RAW_KEEP = KEEP + 8192  # before unstuffing: a dot more per line that started with one
 TERMINATOR = b"\r\n.\r\n"
+MAX_RECIPIENTS = 1000  # per transaction; more get 452 and come in the next one (RFC 5321)
 COMMAND_LIMIT = 8192
 
 
@@ -149,12 +150,15 @@ class Session(LMTP):
         if address is None:
             await self.push("451 4.5.2 syntax: RCPT TO:<address>")
             return
+        if len(self.envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            await self.push("452 4.5.3 too many recipients in one transaction")
+            return
         orcpt = ""
         for p in params:
             if p[:6].upper() == "ORCPT=":
                 orcpt = _decode_orcpt(p[6:])
         self.envelope.rcpt_tos.append(address)
-        self.envelope.rcpt_options.append(orcpt)
+        self.envelope.rcpt_options.append(orcpt)  # here: the original recipient, one per RCPT
         await self.push("250 2.1.5 OK")
 
     async def smtp_DATA(self, arg) -> None:

@@ -377,3 +377,18 @@ def test_data_in_single_bytes_and_commands_pipelined_after_the_dot(served, sink)
         c.quit()
     reply = sink.wait_for(1)[0]
     assert reply.rcpt_tos == ["fay@example.org"]
+
+
+def test_recipients_per_transaction_are_bounded_with_452(served):
+    c = lmtp_client.connect(served.address)
+    try:
+        assert c.reply().code == 220
+        c.cmd("LHLO client.test")
+        c.cmd("MAIL FROM:<bulk@example.org>")
+        lines = b"".join(f"RCPT TO:<r{i}@example.net>\r\n".encode() for i in range(1001))
+        c.sock.sendall(lines)  # pipelined
+        got = [c.reply().code for _ in range(1001)]
+        assert got[:1000] == [250] * 1000 and got[1000] == 452
+        assert c.cmd("RSET").code == 250
+    finally:
+        c.quit()
