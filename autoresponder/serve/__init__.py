@@ -55,8 +55,9 @@ def run(args, config) -> int:
     workers = args.workers if args.workers is not None else config.serve.workers
     if workers < 0:
         problems.append("--workers: expected 0 or more")
-    if not workers:
-        workers = os.cpu_count() or 1
+    if not workers:  # the cores this process may run on (a container's, not the host's)
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+            else (os.cpu_count() or 1)
     for p in problems:
         _say(p)
     if args.check:
