@@ -73,6 +73,39 @@ def close_thread() -> None:
         _close(entry[1])
 
 
+class NeedsThread(Exception):
+    """The line reached for the store or the transport: decide this copy in a thread."""
+
+
+class _NoIO:
+    """A stand-in store and transport whose every method raises NeedsThread, so that a line
+    run on the event loop stops before its first I/O, having written and logged nothing."""
+
+    def __getattr__(self, name):
+        def refuse(*args, **kwargs):
+            raise NeedsThread(name)
+        return refuse
+
+
+_NO_IO = _NoIO()
+
+
+def try_inline(state: State, sender: str, recipient: str, original: str, message):
+    """The copy's Result when the header rules alone decide it (bulk, lists, bounces, auto
+    replies: most copies), computed on the event loop without a thread round trip; None when
+    the line needs the database or the transport (then `process` runs it in a thread)."""
+    from autoresponder.envelope import Envelope
+    from autoresponder.line import Line
+
+    config = state.config
+    envelope = Envelope(sender, recipient, original, config.autoreply_domain,
+                        config.recipient_delimiter)
+    try:
+        return Line(config, _NO_IO, _NO_IO, state.log).run(envelope, message, time.time())
+    except Exception:  # NeedsThread, or anything else: the thread path decides and logs
+        return None
+
+
 def process(state: State, sender: str, recipient: str, original: str, message):
     """Run one copy through the delivery line: a line.Result. Never raises: an error in the
     line itself is an internal-error outcome (logged; the copy is delivered, not bounced)."""

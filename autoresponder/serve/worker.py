@@ -84,12 +84,21 @@ class Service:
         state = self.state  # a reload during this message does not change its state
         loop = asyncio.get_running_loop()
         started = time.monotonic()
-        tasks = [loop.run_in_executor(self.executor, self._one, state, mail_from, rcpt,
-                                      orcpt, message) for rcpt, orcpt in zip(rcpts, orcpts)]
-        done, _ = await asyncio.wait(tasks, timeout=self.limits.message_timeout)
+        inline = [pipeline.try_inline(state, mail_from, rcpt, orcpt, message)
+                  for rcpt, orcpt in zip(rcpts, orcpts)]
+        tasks = [None if got is not None else
+                 loop.run_in_executor(self.executor, self._one, state, mail_from, rcpt, orcpt,
+                                      message)
+                 for got, rcpt, orcpt in zip(inline, rcpts, orcpts)]
+        waiting = [t for t in tasks if t is not None]
+        done = set()
+        if waiting:
+            done, _ = await asyncio.wait(waiting, timeout=self.limits.message_timeout)
         answers = []
-        for task in tasks:
-            if task in done and task.exception() is None:
+        for got, task in zip(inline, tasks):
+            if got is not None:
+                outcome, detail = got.outcome, got.detail
+            elif task in done and task.exception() is None:
                 result = task.result()
                 outcome, detail = result.outcome, result.detail
             else:  # the copy is still being decided (its claim protects a retry) or broke

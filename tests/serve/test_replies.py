@@ -52,3 +52,21 @@ def test_lenient_envelope_parsing():
 @given(st.text(max_size=60))
 def test_orcpt_round_trips_through_the_relays_xtext(address):
     assert _decode_orcpt("rfc822;" + xtext(address)) == address
+
+
+def test_header_skips_are_decided_inline_and_the_rest_goes_to_a_thread(agent):
+    """try_inline decides bulk mail on the event loop and logs it once; a personal message
+    needs the database, so it returns None having logged nothing (the thread logs it)."""
+    from autoresponder import config as config_mod
+    from autoresponder.message import from_bytes
+    from autoresponder.serve import pipeline
+    from tests.conftest import personal
+
+    state = pipeline.State(config_mod.load(str(agent.config)))
+    bulk = from_bytes(personal(extra="Precedence: bulk\nList-Id: <news.example.org>\n"))
+    got = pipeline.try_inline(state, "news@example.org", "ana@example.com", "", bulk)
+    assert got is not None and got.outcome.kind == "skip"
+    assert len(agent.log_lines()) == 1
+    mine = from_bytes(personal())
+    assert pipeline.try_inline(state, "bob@example.org", "ana@example.com", "", mine) is None
+    assert len(agent.log_lines()) == 1
