@@ -1,12 +1,11 @@
 """Admin commands: vacation, history, purge, template, explain, demo (argparse side)."""
 
-import asyncio
 import json
 import os
 import sys
 import time
 
-from autoresponder import exits
+from autoresponder.outcomes import Exit as exits
 
 
 def add_commands(sub) -> None:
@@ -102,6 +101,14 @@ def _fail(text: str, code: int = exits.DATAERR) -> int:
     return code
 
 
+def _store(config, readonly: bool = False):
+    """The store the admin commands use: the same one, and the same queries, as delivery's;
+    created (with its directory and schema) when missing, unless read-only."""
+    from autoresponder.store import open_store
+
+    return open_store(config, readonly=readonly, create=not readonly)
+
+
 def _when(config, text: str, end: bool):
     from autoresponder.dates import parse_when, to_iso
 
@@ -155,13 +162,17 @@ def vacation_enable(args, config) -> int:
             if changes["template"] not in names:
                 return _fail(f"no template named {changes['template']!r} "
                              f"(have: {', '.join(sorted(names))})")
-        row = asyncio.run(accounts.enable(config, address, changes, aliases))
+        with _store(config) as store:
+            row = store.enable(address, changes, aliases, time.time()).as_dict()
     except (DateError, DurationError, ValueError) as e:
         return _fail(str(e))
     except OSError as e:
         return _fail(f"{e.filename or config.database}: {e.strerror}", exits.CONFIG)
     print(f"vacation enabled for {row['address']}")
     _print_account(row, config)
+    warning = store.notice()  # e.g. root left the database where deliveries cannot write
+    if warning:
+        print(f"autoresponder: warning: {warning}", file=sys.stderr)
     return exits.OK
 
 
@@ -171,37 +182,39 @@ def _account_of(args, config) -> str:
     import autoresponder.accounts as accounts
 
     address = accounts.normalize_account(args.address, config)
-    row = asyncio.run(accounts.show(config, address))
-    return row["address"] if row else address
+    with _store(config) as store:
+        acct = store.find_account(address)
+    return acct.address if acct is not None else address
 
 
 def vacation_disable(args, config) -> int:
-    from autoresponder import accounts
 
     try:
         address = _account_of(args, config)
     except ValueError as e:
         return _fail(str(e))
-    if not asyncio.run(accounts.disable(config, address)):
+    with _store(config) as store:
+        done = store.disable(address, time.time())
+    if not done:
         return _fail(f"{address} has no vacation set up", exits.DATAERR)
     print(f"vacation disabled for {address}")
     return exits.OK
 
 
 def _account_view(row: dict, config) -> dict:
-    from autoresponder import store
     from autoresponder.dates import show
+    from autoresponder.derived import effective_interval
+    from autoresponder.store import Account
 
-    a = store.Account([row[k] for k in store.Account.COLUMNS], row["aliases"])
+    a = Account.from_row([row[k] for k in Account.COLUMNS], row["aliases"])
     inactive = a.active_at(time.time())
-    interval = row["interval_seconds"]
     return {
         **row,
         "in_force": inactive is None,
         "status": "in force" if inactive is None else inactive,
         "start_local": show(row["start_at"], config.timezone),
         "end_local": show(row["end_at"], config.timezone),
-        "interval": interval if interval is not None else config.interval,
+        "interval": effective_interval(a, config),
     }
 
 
@@ -228,9 +241,11 @@ def vacation_show(args, config) -> int:
         address = accounts.normalize_account(args.address, config)
     except ValueError as e:
         return _fail(str(e))
-    row = asyncio.run(accounts.show(config, address))
-    if row is None:
+    with _store(config) as store:
+        acct = store.find_account(address)
+    if acct is None:
         return _fail(f"{address} has no vacation set up")
+    row = acct.as_dict()
     if args.json:
         print(json.dumps(_account_view(row, config), ensure_ascii=False))
     else:
@@ -240,10 +255,10 @@ def vacation_show(args, config) -> int:
 
 
 def vacation_list(args, config) -> int:
-    from autoresponder import accounts
     from autoresponder.durations import format_duration
 
-    rows = [_account_view(r, config) for r in asyncio.run(accounts.list_all(config))]
+    with _store(config) as store:
+        rows = [_account_view(a.as_dict(), config) for a in store.list_accounts()]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
         return exits.OK
@@ -266,7 +281,8 @@ def history(args, config) -> int:
         address = _account_of(args, config)
     except ValueError as e:
         return _fail(str(e))
-    rows = asyncio.run(accounts.history(config, address, args.limit))
+    with _store(config) as store:
+        rows = [accounts.history_row(h) for h in store.history(address, args.limit)]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
         return exits.OK
@@ -285,13 +301,14 @@ def purge(args, config) -> int:
         older, keep = parse_duration(args.older_than), parse_duration(args.keep_history)
     except DurationError as e:
         return _fail(str(e), exits.USAGE)
-    n_ledger, n_hist = asyncio.run(accounts.purge(config, older, keep))
+    with _store(config) as store:
+        n_ledger, n_hist = store.purge(time.time(), older, accounts.purge_keep(config, keep))
     print(f"purged {n_ledger} ledger rows and {n_hist} history rows")
     return exits.OK
 
 
 def forget(args, config) -> int:
-    from autoresponder import accounts, addresses
+    from autoresponder import addresses
 
     try:
         address = _account_of(args, config)
@@ -300,7 +317,8 @@ def forget(args, config) -> int:
     sender = addresses.normalize(args.sender) if args.sender else None
     if args.sender and not sender:
         return _fail(f"--sender {args.sender!r} is not a mail address")
-    n = asyncio.run(accounts.forget(config, address, sender))
+    with _store(config) as store:
+        n = store.forget(address, sender)
     print(f"{address}: forgot {n} ledger row(s)" + (f" for {sender}" if sender else ""))
     return exits.OK
 
@@ -312,19 +330,22 @@ def template_check(args, config) -> int:
 
 
 def template_preview(args, config) -> int:
-    from autoresponder import accounts, addresses, store
-    from autoresponder.deliver import prepare_reply
+    from autoresponder import accounts, addresses
     from autoresponder.envelope import Envelope
+    from autoresponder.line import Line
     from autoresponder.message import from_bytes, read_message
     from autoresponder.render import TemplateError
+    from autoresponder.transports.capture import CaptureTransport
 
     try:
         address = accounts.normalize_account(args.address, config)
     except ValueError as e:
         return _fail(str(e))
-    acct = store.find_account(store.connect(config.database, config.busy_timeout,
-                                            readonly=True), address)
+    store = _store(config, readonly=True)
+    line = Line(config, store, CaptureTransport(), readonly=True)
+    acct = store.find_account(address)
     if acct is None:
+        store.close()
         return _fail(f"{address} has no vacation set up")
     if sys.stdin is not None and not sys.stdin.isatty():
         message = read_message(sys.stdin.buffer)
@@ -334,9 +355,12 @@ def template_preview(args, config) -> int:
     sender = addresses.normalize(args.sender) or "sender@example.org"
     env = Envelope(sender, address, "", config.autoreply_domain, config.recipient_delimiter)
     try:
-        r = prepare_reply(config, acct, env, message, time.time())
+        # the line's own render step: the reply delivery would send, whatever the rules say
+        r = line.build_reply(acct, env, message, time.time())
     except TemplateError as e:
         return _fail(f"the reply template failed: {e}")
+    finally:
+        store.close()
     print(f"# envelope: MAIL FROM:<{r.mail_from}> RCPT TO:<{r.rcpt}>")
     sys.stdout.write(r.data.decode("utf-8", "replace").replace("\r\n", "\n"))
     return exits.OK
@@ -367,11 +391,11 @@ def demo(args, config) -> int:
     sample = os.path.join(example, "personal.eml") if example else None
     if not sample or not os.path.exists(sample):
         return _fail("the example message is missing from this installation")
-    import autoresponder.accounts as accounts
-
-    asyncio.run(accounts.enable(demo_cfg, "ana@example.com", {
-        "message": "For urgent matters please call the front desk: +351 210 000 000.",
-        "from_name": "Ana Silva", "end_at": _when(demo_cfg, "tomorrow", end=True)}, None))
+    with _store(demo_cfg) as store:
+        store.enable("ana@example.com", {
+            "message": "For urgent matters please call the front desk: +351 210 000 000.",
+            "from_name": "Ana Silva", "end_at": _when(demo_cfg, "tomorrow", end=True)}, None,
+            time.time())
     print(f"# demo config: {cfg_path}")
     print("# vacation enabled for ana@example.com; delivering the example message twice "
           "(log lines go to stderr):\n", flush=True)

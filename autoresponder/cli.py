@@ -3,7 +3,7 @@ every admin command is parsed by argparse and imports what it needs when it runs
 
 import sys
 
-from autoresponder import exits
+from autoresponder.outcomes import Exit as exits
 
 
 def _split_global(argv: "list[str]") -> "tuple[str | None, list[str]]":
@@ -24,9 +24,14 @@ def main(argv: "list[str] | None" = None) -> int:
         argv = sys.argv[1:]
     config_path, rest = _split_global(argv)
     if rest and rest[0] == "deliver" and "-h" not in rest and "--help" not in rest:
+        from autoresponder.relay import maybe_relay  # `--via`: hand over to `serve`
+
+        code, argv_rest = maybe_relay(rest[1:], config_path)
+        if code is not None:
+            return code
         from autoresponder.deliver import main as deliver_main
 
-        return deliver_main(rest[1:], config_path)
+        return deliver_main(argv_rest, config_path)
     return _admin(argv)
 
 
@@ -47,6 +52,8 @@ def _build_parser():
 
     d = sub.add_parser("deliver", help="the MTA entry point: decide, reply, exit 0/75")
     _envelope_args(d)
+    d.add_argument("--via", metavar="unix:PATH|inet:HOST:PORT",
+                   help="relay the message to a running `serve` over LMTP (exit 0 or 75)")
 
     e = sub.add_parser("explain", help="what delivery would do with a message; writes nothing")
     _envelope_args(e)
@@ -88,13 +95,16 @@ def _admin(argv: "list[str]") -> int:
     try:
         return args.func(args, cfg)
     except KeyboardInterrupt:
-        return 130
+        return exits.INTERRUPTED
     except BrokenPipeError:
         return exits.OK
     except Exception as e:  # an unusable database file: one line, not a traceback
-        import sqlite3
+        from autoresponder.store.base import StoreError
 
-        if isinstance(e, (sqlite3.Error, OSError)):
+        if isinstance(e, StoreError):
+            print(f"autoresponder: database {cfg.database}: {e.reason}", file=sys.stderr)
+            return exits.CONFIG
+        if isinstance(e, OSError):
             print(f"autoresponder: database {cfg.database}: {e}", file=sys.stderr)
             return exits.CONFIG
         raise

@@ -14,7 +14,7 @@ import os
 from autoresponder.durations import DurationError, parse_duration
 
 DEFAULT_PATH = "/etc/autoresponder/autoresponder.toml"
-_CACHE_VERSION = 3
+_CACHE_VERSION = 4  # 4: a relative database path is resolved against the config file
 
 
 class ConfigError(Exception):
@@ -88,6 +88,31 @@ SCHEMA: dict = {
                           "after a message waited this long, a failing reply is dropped "
                           "(exit 0) instead of deferred again (0: never)"),
     },
+    "serve": {
+        "lmtp": ("list", ["unix:/run/autoresponder/lmtp.sock"],
+                 "where `serve` listens: unix:PATH and/or inet:HOST:PORT (loopback by default)"),
+        "socket_owner": ("str", "", "owner of the unix socket (user name or uid; default: us)"),
+        "socket_group": ("str", "", "group of the unix socket (e.g. postfix)"),
+        "socket_mode": ("str", "0660", "permissions of the unix socket, octal"),
+        "allow_remote": ("bool", False,
+                         "allow inet listeners on non-loopback addresses (LMTP has no auth)"),
+        "workers": ("int", 0, "processes sharing the listeners (0: one per CPU core)"),
+        "threads": ("int", 8, "messages decided at once per process"),
+        "max_sessions": ("int", 64, "LMTP sessions per process; more get 421 and wait"),
+        "idle_timeout": ("duration", 60, "close a session idle this long (421)"),
+        "data_timeout": ("duration", 600, "longest time one message may take to arrive"),
+        "message_timeout": ("duration", 120,
+                            "longest time one copy may take to decide and reply before 451"),
+        "drain_timeout": ("duration", 30,
+                          "on SIGTERM, how long messages in flight may take to finish"),
+        "metrics": ("str", "", "HOST:PORT for Prometheus metrics (empty: off)"),
+    },
+    "deliver": {
+        "via": ("str", "", "relay each message to a running `serve` (unix:PATH or "
+                           "inet:HOST:PORT) instead of deciding in this process"),
+        "fallback": (("defer", "in-process"), "defer",
+                     "when the service cannot be reached: exit 75, or decide in-process"),
+    },
 }
 
 
@@ -108,7 +133,7 @@ def _expected(kind) -> str:
         return "one of " + ", ".join(f'"{k}"' for k in kind)
     return {"str": "a string", "bool": "true or false", "int": "an integer",
             "float": "a number", "duration": 'a duration such as "24h", "30m" or seconds',
-            "path": "a path (string)"}[kind]
+            "path": "a path (string)", "list": "a string or a list of strings"}[kind]
 
 
 def _check(kind, value, where: str, key: str):
@@ -134,6 +159,12 @@ def _check(kind, value, where: str, key: str):
                 or value in (float("inf"), float("-inf")):
             raise bad
         return float(value)
+    if kind == "list":
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad
+        return list(value)
     if kind == "duration":
         try:
             return parse_duration(value)
@@ -171,6 +202,13 @@ def _finish(values: dict, where: str) -> dict:
     """Cross-key checks and derived defaults."""
     if not values.get("database"):
         values["database"] = _default_database()
+    if "://" in values["database"] or not os.path.isabs(values["database"]):
+        from autoresponder.store import database_location
+
+        try:
+            values["database"] = database_location(values["database"], where)
+        except ValueError as e:
+            raise ConfigError(f"{where}: key 'database': {e}") from None
     env = values["envelope_sender"]
     if env not in ("null", "account") and ("@" not in env or env.startswith("@")):
         raise ConfigError(f"{where}: key 'envelope_sender': expected \"null\", \"account\" "
@@ -188,10 +226,38 @@ def _finish(values: dict, where: str) -> dict:
         if tz.gettz(values["timezone"]) is None:
             raise ConfigError(f"{where}: key 'timezone': expected an IANA time zone such as "
                               f"\"Europe/Lisbon\", got {values['timezone']!r}")
+    _finish_serve(values, where)
     if values["log"]["target"] == "file" and not values["log"]["path"]:
         raise ConfigError(f"{where}: key 'log.path': expected a file for target = \"file\", "
                           f"got nothing")
     return values
+
+
+def _finish_serve(values: dict, where: str) -> None:
+    """[serve] and [deliver] values that must parse: addresses and the socket mode."""
+    from autoresponder.relay import AddressError, parse_address
+
+    sv = values["serve"]
+    for a in sv["lmtp"]:
+        try:
+            parse_address(a)
+        except AddressError as e:
+            raise ConfigError(f"{where}: key 'serve.lmtp': {e}") from None
+    mode = sv["socket_mode"]
+    if not (mode.isdigit() and all(c in "01234567" for c in mode) and int(mode, 8) <= 0o777):
+        raise ConfigError(f"{where}: key 'serve.socket_mode': expected an octal mode such as "
+                          f"\"0660\", got {mode!r}")
+    if sv["metrics"]:
+        try:
+            parse_address("inet:" + sv["metrics"])
+        except AddressError as e:
+            raise ConfigError(f"{where}: key 'serve.metrics': {e}") from None
+    via = values["deliver"]["via"]
+    if via:
+        try:
+            parse_address(via)
+        except AddressError as e:
+            raise ConfigError(f"{where}: key 'deliver.via': {e}") from None
 
 
 def parse_toml_text(text: str, where: str) -> dict:

@@ -9,7 +9,7 @@ through the 24th (the complaint that other tools drop the last day is an old one
 
 from datetime import datetime, timedelta, timezone
 
-ISO_FMT = "%Y-%m-%dT%H:%M:%SZ"
+from autoresponder.derived import ISO_FMT, iso_utc
 _WORDS = {"today": 0, "tomorrow": 1, "yesterday": -1, "hoje": 0, "amanhã": 1, "amanha": 1,
           "ontem": -1}
 
@@ -125,7 +125,7 @@ def _hint(text: str) -> str:
 
 
 def to_iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime(ISO_FMT)
+    return iso_utc(dt.timestamp())
 
 
 def from_iso(text: str) -> datetime:

@@ -1,11 +1,13 @@
 """``autoresponder deliver``: the MTA's entry point, one process per message.
 
-One straight line: read -> parse -> rules -> claim in the ledger -> render -> send -> record.
-Exit codes (sysexits): 0 replied or skipped, whatever the input; 75 only when a retry is safe
-and useful (transport down or 4xx, database locked), after releasing the claim; 78 for a bad
-config or bad arguments, except under Postfix, which bounces 78 (see exits.py): there 75.
-Nothing else, ever: Postfix bounces the message on other codes, and a bounce of a copy made
-for the auto-responder is backscatter.
+Read the arguments, the config and the message, then run the delivery line
+(``autoresponder.line``: rules -> claim -> render -> send -> record) with the configured
+store and transport, and exit with the code of its outcome (``outcomes.exit_code``): 0
+replied or skipped, whatever the input; 75 only when a retry is safe and useful (transport
+down or 4xx, database locked or unreachable, another delivery holding the claim), after
+releasing the claim; 78 for a bad config or bad arguments, except under Postfix, which
+bounces 78: there 75. Nothing else, ever: Postfix bounces the message on other codes, and a
+bounce of a copy made for the auto-responder is backscatter.
 
 This module is on the per-message path: it imports nothing heavy at module level. Jinja2, the
 email package, smtplib and flufl.bounce load only on the paths that need them.
@@ -14,8 +16,8 @@ email package, smtplib and flufl.bounce load only on the paths that need them.
 import sys
 import time
 
-from autoresponder import exits
-from autoresponder.decision import Decision, skip
+from autoresponder import outcomes
+from autoresponder.line import Line
 
 _OPTS = {"--sender": "sender", "-f": "sender", "--recipient": "recipient", "-r": "recipient",
          "--original-recipient": "original", "-o": "original"}
@@ -55,77 +57,35 @@ def parse_args(argv: "list[str]") -> dict:
     return out
 
 
-class Database:
-    """The SQLite file, opened on first use (most skips never need it)."""
+# The old names of the line's pieces, for callers that still use them (tests/test_rules.py):
+# the rules run over a store opened like delivery's.
+def Database(config, readonly: bool = False):  # noqa: N802 - kept name
+    from autoresponder.store import open_store
 
-    def __init__(self, config, readonly: bool = False):
-        self.config = config
-        self.readonly = readonly
-        self._conn = None
-        self._opened = False
-
-    @property
-    def conn(self):
-        """The connection, or None when the file does not exist: delivery never creates the
-        database (no database means no account on vacation), only the admin commands do."""
-        if not self._opened:
-            import os
-
-            from autoresponder import store
-
-            self._opened = True
-            if os.path.exists(self.config.database):
-                self._conn = store.connect(self.config.database, self.config.busy_timeout,
-                                           readonly=self.readonly)
-        return self._conn
-
-    def lookup(self, address: str):
-        from autoresponder import store
-
-        return store.find_account(self.conn, address)
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+    return open_store(config, readonly=readonly)
 
 
-def evaluate(config, envelope, message, now: float, db: Database, trace=None):
-    """Run the rules (no ledger): (Decision, Context); the context holds the account found."""
-    from autoresponder.engine import decide
-    from autoresponder.rules import Context, all_rules
+def evaluate(config, envelope, message, now: float, store, trace=None):
+    from autoresponder.line import evaluate as line_evaluate
 
-    ctx = Context(envelope, message, config, now, db.lookup)
-    return decide(ctx, all_rules(), trace), ctx
-
-
-def log_fields(envelope, message, decision: Decision, account=None, **extra) -> dict:
-    mid = (message.get("message-id") or "").strip()[:200] if message is not None else ""
-    fields = {
-        "account": account.address if account is not None else (envelope.recipient or "-"),
-        "sender": envelope.sender or "<>",
-        "message_id": mid or "-",
-        "decision": decision.action,
-        "rule": decision.rule,
-        "reason": decision.reason,
-    }
-    fields.update(extra)
-    return fields
+    return line_evaluate(config, envelope, message, now, store, trace)
 
 
 def main(argv: "list[str]", config_path: "str | None") -> int:
     """Never raises, never returns a code that would make the MTA bounce the message."""
     from autoresponder.logs import stderr_line
+    from autoresponder.outcomes import Exit
 
     try:
         return _deliver(argv, config_path)
     except BaseException as e:  # noqa: BLE001 - the last line of defence against backscatter
-        if isinstance(e, SystemExit) and e.code in (0, 75):
+        if isinstance(e, SystemExit) and e.code in (Exit.OK, Exit.TEMPFAIL):
             return int(e.code)
         import traceback
 
         stderr_line("internal error, message skipped without a reply: " +
                     " | ".join(traceback.format_exc().strip().splitlines()[-3:]))
-        return exits.OK
+        return outcomes.exit_code(outcomes.INTERNAL_ERROR)
 
 
 def _deliver(argv: "list[str]", config_path: "str | None") -> int:
@@ -138,206 +98,171 @@ def _deliver(argv: "list[str]", config_path: "str | None") -> int:
     except UsageError as e:
         _drain()
         stderr_line(f"deliver: bad arguments: {e} (message deferred; fix the MTA's command line)")
-        return exits.config_error_for_mta()
+        return outcomes.exit_code(outcomes.CONFIG_ERROR)
     try:
         config = config_mod.load(config_path)
     except config_mod.ConfigError as e:
         _drain()
         stderr_line(f"config error: {e}")
-        return exits.config_error_for_mta()
+        return outcomes.exit_code(outcomes.CONFIG_ERROR)
+    if config.deliver.via:  # [deliver] via: hand the message to a running `serve`
+        from autoresponder.relay import from_config
+
+        relayed = from_config(config, argv, config_path)
+        if relayed is not None:
+            return relayed
     log = Log(config)
     message = read_message()
     from autoresponder.envelope import from_args
-
     envelope = from_args(args["sender"], args["recipient"], args["original"], config)
-    now = time.time()
-    db = Database(config)
+    store, transport = _OnFirstUse(_store, config), _OnFirstUse(_transport, config)
     try:
-        return _decide_and_reply(config, log, envelope, message, now, db)
-    except _TempFail as e:
-        account = getattr(e, "account", None)
-        if _too_old(config, message, now):
-            gave_up = skip("gave-up", f"{e}; the message is older than "
-                           "transport.give_up_after, so it is not deferred again")
-            log.write(log_fields(envelope, message, gave_up, account), "warning")
-            return exits.OK
-        log.write(log_fields(envelope, message, skip("tempfail", str(e)), account), "warning")
-        return exits.TEMPFAIL
+        result = _KillSafeLine(config, store, transport, log).run(envelope, message,
+                                                                  time.time())
     finally:
-        db.close()
+        transport.close()
+        store.close()
+    return outcomes.exit_code(result.outcome)
 
 
-class _TempFail(Exception):
-    pass
+class _KillSafeLine(Line):
+    """The line as ``deliver`` runs it: once the claim is ours, the rest (render, send,
+    record, log) runs in a forked child, and this process waits for it with SIGTERM held.
+
+    A kill of this process (the MTA's time limit, an admin, the OOM killer) then cannot
+    split "sent" from "recorded": the child carries on, waits for sendmail and records the
+    reply, so the retry finds it recorded (or the claim still pending: 75). A kill before
+    the fork leaves a pending claim and nothing sent: the retry after the lease replies.
+    SIGTERM is honoured once the child is done. (Issue 9 item 4; tests/test_kill_trials.py
+    re-runs the security review's kill trials.)"""
+
+    def after_claim(self, envelope, message, now, decision, account, key, limits, token):
+        import os
+
+        args = (envelope, message, now, decision, account, key, limits, token)
+        with _HeldSigterm():
+            # A database connection must not cross fork(): the child opens its own.
+            self.store.close()
+            try:
+                rfd, wfd = os.pipe()
+                pid = os.fork()
+            except OSError:  # no fork today: the same work, in this process
+                return Line.after_claim(self, *args)
+            if pid == 0:
+                _run_child(self, args, rfd, wfd)  # never returns
+            os.close(wfd)
+            with os.fdopen(rfd, "rb") as f:
+                data = f.read()
+            _, status = os.waitpid(pid, 0)
+        if data:
+            return _decoded(data, account)
+        why = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+               else f"status {os.waitstatus_to_exitcode(status)}")
+        return self._deferred(envelope, message, now, account,
+                              f"the process sending the reply ended ({why}) before it "
+                              f"reported; the claim is left to its lease")
 
 
-def _decide_and_reply(config, log, envelope, message, now, db) -> int:
-    from autoresponder.errors import DatabaseBusy
+def _run_child(line, args, rfd: int, wfd: int) -> None:
+    """The forked child: render, send, record and log, report the result, exit."""
+    import os
 
+    os.close(rfd)
     try:
-        decision, ctx = evaluate(config, envelope, message, now, db)
-    except DatabaseBusy as e:
-        raise _TempFail(f"database busy: {e}") from None
-    except _sqlite_errors() as e:
-        raise _TempFail(f"database error: {e}") from None
-    account = ctx.account
-    if not decision.replies:
-        log.write(log_fields(envelope, message, decision, account))
-        return exits.OK
-
-    from autoresponder import ledger
-
-    limits = ledger.Limits.for_account(config, account)
-    key = (account.address, envelope.sender, account.handle)  # now is the claim's token
-    try:
-        refusal = ledger.claim(db.conn, *key, now, limits)
-    except DatabaseBusy as e:
-        raise _TempFail(f"database busy: {e}") from None
-    except _sqlite_errors() as e:
-        raise _TempFail(f"database error: {e}") from None
-    if refusal is not None:
-        log.write(log_fields(envelope, message, refusal, account))
-        return exits.OK
-
-    try:
-        outcome = _render_and_send(config, account, envelope, message, now, db.conn)
-    except BaseException:
-        _release(db, key, now)
-        raise
-    if outcome.action == "tempfail":
-        _release(db, key, now)
-        e = _TempFail(outcome.reason)
-        e.account = account
-        raise e
-    if outcome.action in ("template-error", "error"):
-        _release(db, key, now)
-        log.write(log_fields(envelope, message, skip(outcome.action, outcome.reason), account),
-                  "error")
-        return exits.OK
-    try:
-        _record(db, key, now, limits.window, outcome)
-    except Exception as e:  # the reply left; failing to record it must not resend it
-        log.write(log_fields(envelope, message, decision, account,
-                             warning=f"reply sent but not recorded: {e}"), "error")
-        return exits.OK
-    final = decision if outcome.action == "sent" else skip("rejected", outcome.reason)
-    log.write(log_fields(envelope, message, final, account, reply_id=outcome.message_id,
-                         detail=outcome.reason))
-    return exits.OK
-
-
-class Outcome:
-    __slots__ = ("action", "reason", "message_id")
-
-    def __init__(self, action: str, reason: str, message_id: str = ""):
-        self.action, self.reason, self.message_id = action, reason, message_id
-
-
-def prepare_reply(config, account, envelope, message, now: float, conn=None):
-    """Render and build the reply (a reply.Reply); raises TemplateError.
-
-    With a database connection, a rendering that depends only on the account (and its MIME
-    body) is taken from, or stored in, the render memo: most replies then load neither Jinja2
-    nor the bulk of the email package."""
-    from autoresponder import reply
-    from autoresponder.replytext import pick_language
-
-    language = pick_language(account.language, message, config.language)
-    memo_key = memo = None
-    if conn is not None:
-        from autoresponder import rendercache
-
-        memo_key = rendercache.key(config, account, language)
-        memo = rendercache.get(conn, memo_key)
-    if memo is not None:
-        rendered, body = memo
-    else:
-        from datetime import datetime, timezone
-
-        from autoresponder import render
-
-        context = render.build_context(config, account, language,
-                                       envelope.reply_to or envelope.sender,
-                                       reply.original_fields(message),
-                                       datetime.fromtimestamp(now, timezone.utc))
-        rendered = render.render(config, account, language, context)
-        body = reply.mime_body(rendered.text, rendered.html)
-        if memo_key is not None and rendered.cacheable:
-            rendercache.put(conn, memo_key, rendered, body, now)
-    return reply.build(config, account, envelope, message, rendered, now, body)
-
-
-def _render_and_send(config, account, envelope, message, now, conn) -> Outcome:
-    from autoresponder.replytext import TemplateError
-
-    try:
-        r = prepare_reply(config, account, envelope, message, now, conn)
-    except TemplateError as e:
-        return Outcome("template-error", f"the reply template failed: {e}")
-    from autoresponder import transports
-
-    try:
-        detail = transports.send(config, r.mail_from, r.rcpt, r.data)
-    except transports.TempFail as e:
-        return Outcome("tempfail", f"sending the reply failed for now: {e}")
-    except transports.PermFail as e:
-        return Outcome("rejected", f"the reply was refused for good: {e}", r.message_id)
-    return Outcome("sent", detail, r.message_id)
-
-
-def _release(db, key, claimed_at: float) -> None:
-    from autoresponder import ledger
-
-    try:
-        ledger.release(db.conn, *key, claimed_at)
-    except Exception:
-        pass  # the lease expires by itself
-
-
-def _record(db, key, claimed_at: float, window: int, outcome) -> None:
-    """Mark the claim sent. The reply has left, so a locked database is waited out well past
-    the busy timeout (Postfix allows the command 1000 s): an unrecorded reply would be sent
-    again once the lease passes."""
-    from autoresponder import ledger
-    from autoresponder.errors import DatabaseBusy
-
-    status = "rejected" if outcome.action == "rejected" else "sent"
-    deadline = time.monotonic() + 120
-    pause = 0.05
-    while True:
+        payload = b""
         try:
-            ledger.mark_sent(db.conn, *key, time.time(), window, outcome.message_id, status,
-                             outcome.reason, claimed_at)
+            payload = _encoded(Line.after_claim(line, *args))
+        except BaseException:  # noqa: BLE001 - after_claim released the claim; report nothing
+            pass
+        try:
+            while payload:
+                payload = payload[os.write(wfd, payload):]
+        except OSError:
+            pass
+        for part in (line.transport, line.store):
+            try:
+                part.close()
+            except BaseException:  # noqa: BLE001
+                pass
+    finally:
+        os._exit(outcomes.Exit.OK)  # the parent reports the outcome
+
+
+_SEP = "\0"
+
+
+def _encoded(result) -> bytes:
+    fields = (result.outcome.name, result.decision.action, result.decision.rule,
+              result.decision.reason, result.detail or "")
+    return _SEP.join(f.replace(_SEP, "\ufffd") for f in fields).encode("utf-8",
+                                                                       "surrogateescape")
+
+
+def _decoded(data: bytes, account):
+    from autoresponder.decision import Decision
+    from autoresponder.line import Result
+
+    name, action, rule, reason, detail = data.decode("utf-8", "surrogateescape").split(_SEP)
+    return Result(outcomes.by_name(name), Decision(action, rule, reason), account,
+                  detail=detail)
+
+
+class _HeldSigterm:
+    """SIGTERM waits while the claimed part of a delivery runs, then ends the process as it
+    would have (outside the main thread, where signals cannot be handled, nothing is held)."""
+
+    def __enter__(self):
+        import signal
+
+        self.got = False
+        try:
+            self.old = signal.signal(signal.SIGTERM, self._hold)
+        except ValueError:
+            self.old = None
+        return self
+
+    def _hold(self, signum, frame) -> None:
+        self.got = True
+
+    def __exit__(self, *exc) -> None:
+        if self.old is None:
             return
-        except DatabaseBusy:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(pause)
-            pause = min(pause * 2, 2.0)
+        import os
+        import signal
+
+        signal.signal(signal.SIGTERM, self.old)
+        if self.got:
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _too_old(config, message, now: float) -> bool:
-    """Has this message waited in the MTA's queue past transport.give_up_after? Read from the
-    newest Received: field (added by our own MTA), so no state is needed across retries."""
-    limit = config.transport.give_up_after
-    if not limit:
-        return False
-    received = message.get("received")
-    if not received or ";" not in received:
-        return False
-    from email.utils import parsedate_to_datetime
+def _store(config):
+    from autoresponder.store import open_store
 
-    try:
-        when = parsedate_to_datetime(received.rsplit(";", 1)[1].strip()).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return False
-    return now - when > limit
+    return open_store(config)
 
 
-def _sqlite_errors():
-    import sqlite3
+def _transport(config):
+    from autoresponder.transports import open_transport
 
-    return (sqlite3.OperationalError, sqlite3.DatabaseError)
+    return open_transport(config)
+
+
+class _OnFirstUse:
+    """A store or transport made when the line first uses it: a message the header rules
+    skip never imports the store's modules nor the transports (one process per message
+    pays for every import). close() closes only what was made."""
+
+    def __init__(self, make, config):
+        self._make, self._config, self._it = make, config, None
+
+    def __getattr__(self, name):
+        if self._it is None:
+            self._it = self._make(self._config)
+        return getattr(self._it, name)
+
+    def close(self) -> None:
+        if self._it is not None:
+            self._it.close()
 
 
 def _drain() -> None:

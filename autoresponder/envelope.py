@@ -11,22 +11,26 @@ from autoresponder import addresses
 
 
 class Envelope:
-    __slots__ = ("sender_raw", "sender", "reply_to", "recipient_raw", "recipient",
-                 "original_recipient")
+    """``sender`` is the ledger's key (case folded) and ``reply_to`` the canonical mailbox a
+    reply goes to, both "" for the null sender and for a sender that is not an RFC 5321
+    Mailbox (``sender_problem`` then says why: the null-sender rule shows it)."""
+
+    __slots__ = ("sender_raw", "sender", "reply_to", "sender_problem", "recipient_raw",
+                 "recipient", "original_recipient")
 
     def __init__(self, sender: "str | None", recipient: str, original_recipient: str = "",
                  autoreply_domain: str = "", delimiters: str = "+"):
-        self.sender_raw = sender or ""
-        s = self.sender_raw.strip()
-        if not _encodable(s):
-            self.sender_raw = s.encode("utf-8", "backslashreplace").decode("ascii")
-            s = ""
-        self.sender = "" if s in ("", "<>") else addresses.normalize(s)
-        # where a reply goes: as given (local part's case kept), never a folded key
-        self.reply_to = addresses.normalize(s, fold_local=False) if self.sender else ""
-        self.recipient_raw = recipient or ""
-        if not _encodable(self.recipient_raw):
-            self.recipient_raw = self.recipient_raw.encode("utf-8", "backslashreplace").decode()
+        self.sender_raw = _printable(sender or "")
+        self.sender = self.reply_to = self.sender_problem = ""
+        s = (sender or "").strip()
+        if s not in ("", "<>"):
+            try:
+                m = addresses.mailbox(s)
+            except addresses.InvalidMailbox as e:
+                self.sender_problem = str(e)
+            else:
+                self.sender, self.reply_to = m.key, m.address
+        self.recipient_raw = _printable(recipient or "")
         self.recipient = _account_key(recipient, autoreply_domain, delimiters)
         self.original_recipient = _account_key(original_recipient, autoreply_domain, delimiters)
 
@@ -34,10 +38,27 @@ class Envelope:
     def null_sender(self) -> bool:
         return self.sender == ""
 
+    @property
+    def sender_shown(self) -> str:
+        """The sender as given, cut to a length fit for a log line."""
+        s = self.sender_raw
+        return s if len(s) <= 100 else s[:100] + "..."
+
+
+def _printable(text: str) -> str:
+    """argv and the environment carry bytes that are not UTF-8 as lone surrogates: show them
+    as ``\\xNN`` (valid characters around them stay as they are)."""
+    if _encodable(text):
+        return text
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no byte became
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
 
 def _encodable(address: str) -> bool:
-    """argv and the environment may carry any bytes (as surrogates): such an address is no
-    address, and must not reach SQLite or a JSON document."""
+    """Text with lone surrogates is no address, and must not reach SQLite or a JSON
+    document."""
     try:
         address.encode("utf-8")
         return True

@@ -1,8 +1,10 @@
 """``autoresponder explain``: what delivery would do with a message right now, and why.
 
-It runs the same rules and the same ledger checks as ``deliver``, read-only: it opens the
-database read-only, claims nothing, sends nothing, writes nothing. With ``--json`` it prints
-exactly one JSON object and exits 0 for any message.
+It runs the delivery line itself (``autoresponder.line``), with the database opened
+read-only (the ledger is peeked at, never claimed) and a transport that captures the reply
+instead of sending it, then prints the trace the line hands back: it claims nothing, sends
+nothing, writes nothing. With ``--json`` it prints exactly one JSON object and exits 0 for
+any message.
 """
 
 import json
@@ -10,14 +12,18 @@ import os
 import sys
 import time
 
-from autoresponder import exits
-from autoresponder.decision import skip
+from autoresponder.outcomes import Exit
 
 
 def run(args, config) -> int:
-    from autoresponder.deliver import Database, evaluate
+    from autoresponder import outcomes
+    from autoresponder.decision import skip
+    from autoresponder.derived import iso_utc
     from autoresponder.envelope import from_args
+    from autoresponder.line import Line, Result
     from autoresponder.message import read_message
+    from autoresponder.store import open_store
+    from autoresponder.transports.capture import CaptureTransport
 
     now = time.time()
     if args.at:
@@ -27,7 +33,7 @@ def run(args, config) -> int:
             now = parse_when(args.at, config.timezone, config.dayfirst).timestamp()
         except DateError as e:
             print(f"autoresponder: --at: {e}", file=sys.stderr)
-            return exits.USAGE
+            return Exit.USAGE
     message = read_message(sys.stdin.buffer)
     sender = args.sender
     if sender is None and "SENDER" not in os.environ and "RECIPIENT" not in os.environ:
@@ -37,35 +43,23 @@ def run(args, config) -> int:
         if rp is not None:
             sender = rp.strip()
     envelope = from_args(sender, args.recipient, args.original_recipient, config)
-    db = Database(config, readonly=True)
+    store = open_store(config, readonly=True)
     trace: list = []
-    result: dict = {}
     try:
-        decision, ctx = evaluate(config, envelope, message, now, db, trace)
-        account = ctx.account
-        if decision.replies:
-            from autoresponder import ledger
-
-            limits = ledger.Limits.for_account(config, account)
-            refusal = ledger.peek(db.conn, account.address, envelope.sender, account.handle,
-                                  now, limits)
-            trace.append({"rule": "ledger", "result": "skip" if refusal else "pass",
-                          **({"reason": refusal.reason} if refusal else {})})
-            if refusal is not None:
-                decision = refusal
-            else:
-                reply, decision = _preview(config, account, envelope, message, now, decision)
-                if reply:
-                    result["reply"] = reply
+        result = Line(config, store, CaptureTransport(), readonly=True).run(
+            envelope, message, now, trace)
     except Exception as e:  # explain answers for any message; an error is an answer too
-        decision = skip("error", f"{type(e).__name__}: {e}")
-        account = None
+        why = f"{type(e).__name__}: {e}"
+        result = Result(outcomes.INTERNAL_ERROR, skip(outcomes.INTERNAL_ERROR.name, why))
     finally:
-        db.close()
+        store.close()
+    decision, account = result.decision, result.account
     out = {
         "decision": decision.action,
         "rule": decision.rule,
         "reason": decision.reason,
+        "outcome": result.outcome.name,
+        "exit_code": outcomes.exit_code(result.outcome),
         "account": account.address if account is not None else None,
         "sender": envelope.sender,
         "recipient": envelope.recipient,
@@ -73,17 +67,24 @@ def run(args, config) -> int:
         "message_id": (message.get("message-id") or "").strip() or None,
         "message_size": message.size,
         "checks": trace,
-        "evaluated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
-        **result,
+        "evaluated_at": iso_utc(now),
     }
+    notice = store.notice() if decision.rule == "account" else None
+    if notice:
+        out["notice"] = notice
+    if result.reply is not None and result.outcome is outcomes.REPLY:
+        out["reply"] = _reply_view(result.reply)
     if args.json:
         print(json.dumps(out, ensure_ascii=False))
-        return exits.OK
+        return Exit.OK
     print(f"decision: {out['decision']}")
     print(f"rule:     {out['rule']}")
     print(f"reason:   {out['reason']}")
+    print(f"outcome:  {out['outcome']} (exit {out['exit_code']})")
     print(f"account:  {out['account'] or '-'}")
     print(f"sender:   {out['sender'] or '<>'}")
+    if notice:
+        print(f"notice:   {notice}")
     print("checks:")
     for c in trace:
         line = f"  {c['rule']:<24} {c['result']}"
@@ -94,17 +95,11 @@ def run(args, config) -> int:
         r = out["reply"]
         print(f"reply:    to {r['to']} from {r['from']} (envelope {r['envelope_from'] or '<>'})")
         print(f"          subject {r['subject']!r}, language {r['language']}")
-    return exits.OK
+    return Exit.OK
 
 
-def _preview(config, account, envelope, message, now, decision):
-    from autoresponder.deliver import prepare_reply
-    from autoresponder.render import TemplateError
-
-    try:
-        r = prepare_reply(config, account, envelope, message, now)
-    except TemplateError as e:
-        return None, skip("template-error", f"the reply template failed: {e}")
+def _reply_view(r) -> dict:
+    """What explain shows of the reply the line built (and the capture kept)."""
     import email
     import email.policy
 
@@ -113,4 +108,4 @@ def _preview(config, account, envelope, message, now, decision):
         "to": str(m["To"]), "from": str(m["From"]), "subject": str(m["Subject"]),
         "envelope_from": r.mail_from, "language": str(m["Content-Language"]),
         "html": m.is_multipart(),
-    }, decision
+    }

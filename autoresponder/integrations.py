@@ -23,3 +23,6 @@ def add_commands(sub) -> None:
         sieve = None
     if sieve is not None:
         sieve.add_commands(sub)
+    from autoresponder import serve
+
+    serve.add_command(sub)

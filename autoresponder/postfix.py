@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 
-from autoresponder import exits
+from autoresponder.outcomes import Exit as exits
 
-_CANTCREAT = 73  # sysexits EX_CANTCREAT: the table file could not be written
 
 # postmap's output file per table type (the types that postmap builds from a text file).
 _SUFFIX = {"hash": ".db", "btree": ".db", "lmdb": ".lmdb", "cdb": ".cdb"}
@@ -56,7 +54,7 @@ def entries(accounts, domain: str, now: float) -> "tuple[list[tuple[str, str]], 
     with a warning rather than written as a line Postfix would misread.
     """
     from autoresponder.addresses import encode_copy_address
-    from autoresponder.store import iso_utc
+    from autoresponder.derived import iso_utc
 
     t = iso_utc(now)
     out: dict[str, str] = {}
@@ -86,7 +84,7 @@ def render(pairs: "list[tuple[str, str]]", domain: str) -> str:
 
 
 def run(args: argparse.Namespace, config) -> int:
-    from autoresponder import store
+    from autoresponder.store import StoreError, open_store
 
     domain = (args.domain if args.domain is not None
               else getattr(config, "autoreply_domain", "")).strip().lower()
@@ -98,15 +96,11 @@ def run(args: argparse.Namespace, config) -> int:
         print("autoresponder: postfix-map: --postmap needs --output FILE", file=sys.stderr)
         return exits.USAGE
     try:
-        conn = store.connect(config.database, readonly=True)
-        try:
-            accounts = store.all_accounts(conn)
-        finally:
-            if conn is not None:
-                conn.close()
-    except sqlite3.Error as e:
+        with open_store(config, readonly=True) as store:
+            accounts = store.list_accounts()
+    except StoreError as e:
         # Locked or unreadable: keep the current table; cron tries again on its next run.
-        print(f"autoresponder: postfix-map: cannot read {config.database}: {e}",
+        print(f"autoresponder: postfix-map: cannot read {config.database}: {e.reason}",
               file=sys.stderr)
         return exits.TEMPFAIL
     now = args.at if args.at is not None else time.time()
@@ -122,7 +116,7 @@ def run(args: argparse.Namespace, config) -> int:
     except OSError as e:
         print(f"autoresponder: postfix-map: cannot write {args.output}: "
               f"{e.strerror or e}", file=sys.stderr)
-        return _CANTCREAT
+        return exits.CANTCREAT
 
 
 def write_table(path: str, text: str, args: argparse.Namespace) -> int:

@@ -40,6 +40,12 @@ _UNITS = {
 
 
 def environment(config) -> SandboxedEnvironment:
+    """The sandboxed environment for this config, built once per config object: `serve`
+    keeps one config for many messages, so its compiled templates stay cached (edited
+    template files are still noticed: the loader checks their mtime)."""
+    env = getattr(config, "_jinja_environment", None)
+    if env is not None:
+        return env
     env = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(template_dirs(config)),
         undefined=jinja2.StrictUndefined,
@@ -48,6 +54,10 @@ def environment(config) -> SandboxedEnvironment:
         keep_trailing_newline=False,
         trim_blocks=False,
     )
+    try:
+        config._jinja_environment = env
+    except AttributeError:
+        pass
     return env
 
 
@@ -99,8 +109,9 @@ def make_format_date(language: str, tz_name: str):
 def build_context(config, account, language: str, sender: str = "", original=None,
                   now: "datetime | None" = None) -> dict:
     now = now or datetime.now(timezone.utc)
-    interval = account.interval_seconds if account.interval_seconds is not None else \
-        config.interval
+    from autoresponder.derived import effective_interval
+
+    interval = effective_interval(account, config)
     return {
         "account": {
             "address": account.address,
@@ -164,7 +175,21 @@ def render(config, account, language: str, context: dict, env=None) -> Rendered:
 
 
 def _account_only(env, template) -> bool:
-    """True if the template uses no per-message name and pulls in no other template."""
+    """True if the template uses no per-message name and pulls in no other template.
+
+    Remembered on the compiled template: an environment kept for many messages (`serve`)
+    returns the same Template object until the file changes, so the source is parsed once."""
+    known = getattr(template, "_autoresponder_account_only", None)
+    if known is None:
+        known = _parse_account_only(env, template)
+        try:
+            template._autoresponder_account_only = known
+        except AttributeError:
+            pass
+    return known
+
+
+def _parse_account_only(env, template) -> bool:
     try:
         source = env.loader.get_source(env, template.name)[0]
         ast = env.parse(source)

@@ -7,19 +7,20 @@ includes no other template, its rendering is stored in the ``render_cache`` tabl
 made of everything it depends on: the package version, the account's handle (subject, message,
 template, language, display name, enable round), its dates, interval and aliases, the language, the
 time zone, and the identity (inode, size, mtime) of every template file that could be chosen.
-Change any of them and the key changes; `purge` empties the table.
+Change any of them and the key changes; `purge` empties the table. The table itself is the
+store's (``Store.memo_get``/``memo_put``); this module only makes the key.
 """
 
 import os
 
 from autoresponder import __version__
-from autoresponder.replytext import LANGUAGES, Rendered
+from autoresponder.derived import effective_interval
+from autoresponder.replytext import LANGUAGES
 from autoresponder.resources import template_dirs
 
 
 def key(config, account, language: str) -> str:
-    interval = account.interval_seconds if account.interval_seconds is not None else \
-        config.interval
+    interval = effective_interval(account, config)
     parts = [__version__, account.address, account.handle, account.start_at or "",
              account.end_at or "", str(interval), language, config.timezone, config.language,
              ",".join(sorted(account.aliases))]
@@ -34,24 +35,3 @@ def key(config, account, language: str) -> str:
                 except OSError:
                     parts.append(f"{path}:-")
     return "\0".join(parts)
-
-
-def get(conn, k: str) -> "tuple[Rendered, bytes] | None":
-    """The memoised rendering and its MIME body (reply.mime_body), or None."""
-    try:
-        row = conn.execute("SELECT subject, text, html, language, template, mime FROM "
-                           "render_cache WHERE key = ?", (k,)).fetchone()
-    except Exception:
-        return None
-    if row is None:
-        return None
-    return Rendered(row[0], row[1], row[2], row[3], row[4], True), bytes(row[5])
-
-
-def put(conn, k: str, r: Rendered, mime: bytes, now: float) -> None:
-    try:
-        conn.execute("INSERT OR REPLACE INTO render_cache (key, subject, text, html, mime, "
-                     "language, template, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     (k, r.subject, r.text, r.html, mime, r.language, r.template, now))
-    except Exception:
-        pass  # a memo: missing it costs time, never correctness

@@ -186,9 +186,9 @@ def build(config, account, envelope, message, rendered, now: "float | None" = No
     original = original_fields(message)
     subject = decode_subject(rendered.subject) if rendered.subject else ""
     if not subject:
-        subject = ("Auto: " + original["subject"]) if original["subject"] else {
-            "pt": "Resposta automática"}.get(rendered.language, "Automated reply")
-        subject = clean_text(subject)
+        from autoresponder.derived import default_subject
+
+        subject = clean_text(default_subject(original["subject"], rendered.language))
     message_id = new_message_id(addresses.split(account.address)[1])
     head = [
         f"From: {mailbox(account.from_name or '', account.address)}\r\n",

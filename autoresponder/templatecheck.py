@@ -9,7 +9,7 @@ a sandbox violation or a filter error fails the check.
 import sys
 from datetime import datetime, timedelta, timezone
 
-from autoresponder import exits
+from autoresponder.outcomes import Exit as exits
 
 
 class _SampleAccount:

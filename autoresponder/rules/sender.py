@@ -20,7 +20,8 @@ class NullSender(Rule):
         if env.null_sender:
             if env.sender_raw.strip() in ("", "<>"):
                 return "the envelope sender is null (<>)"
-            return f"the envelope sender {env.sender_raw!r} is not a valid address"
+            return (f"the envelope sender {env.sender_shown!r} is not a valid RFC 5321 "
+                    f"mailbox: {env.sender_problem or 'no address'}")
         return None
 
 

@@ -122,15 +122,11 @@ def open_store(args):
 
 
 def _account(config, address: str):
-    from autoresponder import store
     from autoresponder.addresses import normalize
+    from autoresponder.store import open_store
 
-    conn = store.connect(config.database, readonly=True)
-    try:
-        return store.find_account(conn, normalize(address))
-    finally:
-        if conn is not None:
-            conn.close()
+    with open_store(config, readonly=True) as store:
+        return store.find_account(normalize(address))
 
 
 def builder(config, flavour: str, program: str = S.PROGRAM):

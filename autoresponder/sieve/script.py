@@ -144,8 +144,9 @@ def vacation_from_account(config, account) -> Vacation:
     from autoresponder import render
 
     subject, text, html = render.render_static(config, account)
-    interval = account.interval_seconds if account.interval_seconds is not None \
-        else config.interval
+    from autoresponder.derived import effective_interval
+
+    interval = effective_interval(account, config)
     return Vacation(address=account.address, subject=subject, text=text, html=html,
                     from_name=account.from_name or "", aliases=list(account.aliases),
                     interval=int(interval), start_at=account.start_at, end_at=account.end_at,
