@@ -270,6 +270,112 @@ class PostgresStore(Store):
                 pass
         self._local = threading.local()
 
+    # --- the schema and moving in (``autoresponder db``) -----------------------------------
+
+    def _admin_conn(self):
+        """A connection that skips the schema check (status and upgrade look at it)."""
+        return self._thread_conn()
+
+    def schema_status(self) -> "tuple[int | None, int, list[tuple[int, str]]]":
+        """(the database's version or None without a schema, the newest this code knows,
+        the versions an upgrade would apply)."""
+        try:
+            current = schema_version(self._admin_conn())
+        except psycopg.Error as e:
+            raise self._error(e) from None
+        pending = [(v, d) for v, d, _ in migrations() if v > (current or 0)]
+        return current, SCHEMA_VERSION, pending
+
+    def upgrade_schema(self) -> "list[int]":
+        """Apply the pending versions (db upgrade); the versions applied."""
+        if self.readonly:
+            raise StoreError("the store is open read-only", self.location)
+        try:
+            return upgrade(self._admin_conn())
+        except psycopg.Error as e:
+            raise self._error(e) from None
+
+    def import_rows(self, rows: dict) -> dict:
+        """Merge what another store exported (``db copy``) in one transaction, safe to
+        re-run: accounts by address (the newer ``updated_at`` wins), aliases unless another
+        account holds them, ledger rows unless the database already knows a later window
+        for that sender, history rows unless already there. Counts per table."""
+        counts = {}
+
+        def work(c):
+            c.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_ADMIN,))
+            new = updated = kept = 0
+            cols = Account.COLUMNS
+            for row in rows.get("accounts", ()):
+                row = list(row)
+                row[1] = bool(row[1])
+                got = c.execute(
+                    "INSERT INTO accounts AS a (" + ", ".join(cols) + ") VALUES (" +
+                    ", ".join(["%s"] * len(cols)) + ") ON CONFLICT (address) DO UPDATE SET " +
+                    ", ".join(f"{k} = EXCLUDED.{k}" for k in cols[1:]) +
+                    " WHERE a.updated_at < EXCLUDED.updated_at RETURNING (xmax = 0)",
+                    [_clean(v) if isinstance(v, str) else v for v in row]).fetchone()
+                if got is None:
+                    kept += 1
+                elif got[0]:
+                    new += 1
+                else:
+                    updated += 1
+            counts["accounts"] = {"new": new, "updated": updated, "kept": kept}
+            new = conflicts = present = 0
+            for alias, account in rows.get("aliases", ()):
+                owner = c.execute("SELECT account FROM aliases WHERE alias = %s",
+                                  (alias,)).fetchone()
+                if owner is not None:
+                    if owner[0] == account:
+                        present += 1
+                    else:
+                        conflicts += 1
+                    continue
+                if c.execute("SELECT 1 FROM accounts WHERE address = %s",
+                             (alias,)).fetchone() is not None:
+                    conflicts += 1
+                    continue
+                c.execute("INSERT INTO aliases (alias, account) VALUES (%s, %s)",
+                          (alias, account))
+                new += 1
+            counts["aliases"] = {"new": new, "present": present, "conflicts": conflicts}
+            new = updated = kept = 0
+            for row in rows.get("ledger", ()):
+                got = c.execute(
+                    "INSERT INTO ledger AS l (account, sender, handle, state, claimed_at, "
+                    "lease_until, sent_at, expires_at, token) VALUES (%s, %s, %s, %s, %s, %s, "
+                    "%s, %s, NULL) ON CONFLICT (account, sender, handle) DO UPDATE SET "
+                    "state = EXCLUDED.state, claimed_at = EXCLUDED.claimed_at, "
+                    "lease_until = EXCLUDED.lease_until, sent_at = EXCLUDED.sent_at, "
+                    "expires_at = EXCLUDED.expires_at, token = NULL "
+                    "WHERE EXCLUDED.state = 'sent' AND (l.state = 'pending' OR "
+                    "l.expires_at < EXCLUDED.expires_at) RETURNING (xmax = 0)",
+                    tuple(row)).fetchone()
+                if got is None:
+                    kept += 1
+                elif got[0]:
+                    new += 1
+                else:
+                    updated += 1
+            counts["ledger"] = {"new": new, "updated": updated, "kept": kept}
+            new = present = 0
+            for account, sender, handle, sent_at, message_id, status, detail in \
+                    rows.get("replies", ()):
+                n = c.execute(
+                    "INSERT INTO replies (account, sender, handle, sent_at, message_id, "
+                    "status, detail) SELECT %(a)s, %(s)s, %(h)s, %(t)s, %(m)s, %(st)s, %(d)s "
+                    "WHERE NOT EXISTS (SELECT 1 FROM replies WHERE account = %(a)s AND "
+                    "sent_at = %(t)s AND sender = %(s)s AND handle = %(h)s)",
+                    {"a": account, "s": sender, "h": handle, "t": sent_at,
+                     "m": _clean(message_id), "st": status, "d": _clean(detail)}).rowcount
+                new += n
+                present += 1 - n
+            counts["history"] = {"new": new, "present": present}
+            return counts
+
+        return self._run(work, write=True)
+
     # --- accounts ------------------------------------------------------------------------
 
     @staticmethod
