@@ -108,18 +108,45 @@ def _deliver(argv: "list[str]", config_path: "str | None") -> int:
     message = read_message()
     from autoresponder.envelope import from_args
     from autoresponder.line import Line
-    from autoresponder.store import open_store
-    from autoresponder.transports import open_transport
 
     envelope = from_args(args["sender"], args["recipient"], args["original"], config)
-    store = open_store(config)
-    transport = open_transport(config)
+    store, transport = _OnFirstUse(_store, config), _OnFirstUse(_transport, config)
     try:
         result = Line(config, store, transport, log).run(envelope, message, time.time())
     finally:
         transport.close()
         store.close()
     return outcomes.exit_code(result.outcome)
+
+
+def _store(config):
+    from autoresponder.store import open_store
+
+    return open_store(config)
+
+
+def _transport(config):
+    from autoresponder.transports import open_transport
+
+    return open_transport(config)
+
+
+class _OnFirstUse:
+    """A store or transport made when the line first uses it: a message the header rules
+    skip never imports the store's modules nor the transports (one process per message
+    pays for every import). close() closes only what was made."""
+
+    def __init__(self, make, config):
+        self._make, self._config, self._it = make, config, None
+
+    def __getattr__(self, name):
+        if self._it is None:
+            self._it = self._make(self._config)
+        return getattr(self._it, name)
+
+    def close(self) -> None:
+        if self._it is not None:
+            self._it.close()
 
 
 def _drain() -> None:

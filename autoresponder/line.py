@@ -51,7 +51,8 @@ def evaluate(config, envelope, message, now: float, store, trace=None):
     from autoresponder.engine import decide
     from autoresponder.rules import Context, all_rules
 
-    ctx = Context(envelope, message, config, now, store.find_account)
+    # looked up through the store only when a rule asks (a header skip never opens it)
+    ctx = Context(envelope, message, config, now, lambda address: store.find_account(address))
     return decide(ctx, all_rules(), trace), ctx
 
 
@@ -93,12 +94,14 @@ class Line:
             trace: "list | None" = None) -> Result:
         """Decide, claim, render, send and record; log one line; never raise for a bad
         message. `trace`, a list, receives one entry per check (what `explain` prints)."""
-        from autoresponder.store.base import StoreBusy, StoreError
-
         now = time.time() if now is None else now
         try:
             decision, ctx = evaluate(self.config, envelope, message, now, self.store, trace)
-        except StoreError as e:
+        except Exception as e:
+            from autoresponder.store.base import StoreBusy, StoreError
+
+            if not isinstance(e, StoreError):
+                raise
             kind = "busy" if isinstance(e, StoreBusy) else "error"
             return self._deferred(envelope, message, now, None, f"database {kind}: {e}")
         account = ctx.account

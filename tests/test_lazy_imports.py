@@ -186,3 +186,12 @@ def test_cold_config_cache_is_the_only_tomllib(tmp_path):
     _, warm, _ = w.deliver("news@lists.example.org", BULK)
     assert "tomllib" in cold and "tomllib" not in warm
     assert heavy(cold) == []
+
+
+def test_header_skip_loads_neither_the_store_nor_a_transport(world):
+    """The line gets its store and transport when it first uses them (deliver._OnFirstUse):
+    a message the header rules skip imports neither package."""
+    rc, mods, line = world.deliver("news@lists.example.org", BULK)
+    assert rc == 0 and "rule=precedence" in line
+    assert sorted(m for m in mods if m.startswith(("autoresponder.store",
+                                                   "autoresponder.transports"))) == []

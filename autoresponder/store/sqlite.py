@@ -54,11 +54,11 @@ class SqliteStore(Store):
         return self._conn
 
     def _connect(self):
-        import sqlite3
-
         if not self.create and not os.path.exists(self.path):
             self._missing = True
             return None
+        import sqlite3
+
         if self.readonly:
             return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
                                    timeout=self.busy_timeout, isolation_level=None)
@@ -139,7 +139,7 @@ class SqliteStore(Store):
         return self._guard(run, conn)
 
     def notice(self) -> "str | None":
-        self._db()
+        """Says so when a lookup found no database file: a mistyped path must be seen."""
         return f"no database file at {self.path}" if self._missing else None
 
     def close(self) -> None:
