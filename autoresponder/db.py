@@ -102,8 +102,14 @@ def upgrade(args, config) -> int:
             current = s.schema_version()
         applied = [current] if before != current else []
     if applied:
-        print(f"{where}: applied schema version{'s' if len(applied) > 1 else ''} "
-              f"{', '.join(map(str, applied))}; now at {current}")
+        names = {}
+        if backend == "postgresql":
+            from autoresponder.store.postgres import migrations
+
+            names = {v: d for v, d, _ in migrations()}
+        done = ", ".join(f"{v} ({names[v]})" if v in names else str(v) for v in applied)
+        print(f"{where}: applied schema version{'s' if len(applied) > 1 else ''} {done}; "
+              f"now at {current}")
     else:
         print(f"{where}: already at schema version {current}; nothing to do")
     return exits.OK

@@ -142,4 +142,5 @@ def redact(url: str) -> str:
                  if k in ("host", "port", "user", "dbname", "service")]
     except ValueError:
         return "postgresql://(unparseable URL)"
-    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{urlencode(where)}" if where else "")
+    query = urlencode(where, safe="/")
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
