@@ -98,9 +98,40 @@ def _clean(text) -> "str | None":
     return None if text is None else str(text).replace("\0", "")
 
 
+_shared: dict = {}  # (conninfo, password_file, readonly) -> ConnectionPool, after share_pools()
+_shared_lock = threading.Lock()
+_sharing = False
+
+
+def share_pools(on: bool = True) -> None:
+    """From now on, stores opened by ``open_store`` in this process borrow connections from
+    one psycopg_pool pool per database (``pool_size`` connections, default 4), however many
+    threads open stores: what ``serve`` wants (its worker threads each open a store). A
+    one-shot ``deliver`` never calls this."""
+    global _sharing
+    _sharing = on
+
+
+def close_shared_pools() -> None:
+    """Close the shared pools (``serve`` shutting down)."""
+    with _shared_lock:
+        pools = list(_shared.values())
+        _shared.clear()
+    for pool in pools:
+        pool.close()
+
+
 def open_store(config, readonly: bool = False, create: bool = False) -> "PostgresStore":
-    return PostgresStore(config.database, busy_timeout=config.busy_timeout,
-                         readonly=readonly, create=create)
+    store = PostgresStore(config.database, busy_timeout=config.busy_timeout,
+                          readonly=readonly, create=create)
+    if _sharing:
+        key = (store.conninfo, store.password_file, store.readonly)
+        with _shared_lock:
+            pool = _shared.get(key)
+            if pool is None:
+                pool = _shared[key] = store._new_pool(store.pool_size)
+        store._pool, store._owns_pool = pool, False
+    return store
 
 
 class PostgresStore(Store):
@@ -119,6 +150,7 @@ class PostgresStore(Store):
         self._conns: list = []
         self._lock = threading.Lock()
         self._pool = None
+        self._owns_pool = False
         self._verified = 0.0  # when the schema version was last found acceptable
 
     # --- connections ---------------------------------------------------------------------
@@ -161,14 +193,18 @@ class PostgresStore(Store):
     def use_pool(self, max_size: "int | None" = None, min_size: int = 1) -> None:
         """Share connections through a psycopg_pool pool (``serve``): broken connections are
         replaced, idle ones checked. Call once, before the store is used from threads."""
+        self._pool = self._new_pool(max(min_size, max_size or self.pool_size), min_size)
+        self._owns_pool = True
+
+    def _new_pool(self, max_size: int, min_size: int = 1):
         from psycopg_pool import ConnectionPool
 
-        size = max(min_size, max_size or self.pool_size)
-        self._pool = ConnectionPool(self.conninfo, kwargs=self.connect_kwargs(),
-                                    min_size=min_size, max_size=size, open=False,
-                                    check=ConnectionPool.check_connection,
-                                    timeout=self.busy_timeout, name="autoresponder")
-        self._pool.open(wait=False)
+        pool = ConnectionPool(self.conninfo, kwargs=self.connect_kwargs(), min_size=min_size,
+                              max_size=max(min_size, max_size), open=False,
+                              check=ConnectionPool.check_connection,
+                              timeout=self.busy_timeout, name="autoresponder")
+        pool.open(wait=False)
+        return pool
 
     def _checkout(self):
         """A context manager yielding a connection whose schema is known to be usable."""
@@ -259,7 +295,8 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.close()
+            if self._owns_pool:
+                self._pool.close()
             self._pool = None
         with self._lock:
             conns, self._conns = self._conns, []

@@ -325,3 +325,58 @@ def test_the_readme_role_delivers_and_can_do_nothing_else(tmp_path, pg_url, pg_c
     assert r.returncode != 0 and b"permission denied" in r.stderr
     pg_cluster.sql(f"DROP OWNED BY {agent}", db)
     pg_cluster.sql(f"DROP ROLE {agent}")
+
+
+def test_serve_threads_share_one_bounded_pool(pg_url, pg_cluster):
+    """After share_pools(), every store open_store makes in the process borrows from one
+    pool of pool_size connections, however many threads (serve's workers) open stores."""
+    from autoresponder.config import parse_toml_text
+    from autoresponder.config import Section
+    from autoresponder.store import open_store, postgres
+
+    with PostgresStore(pg_url, create=True) as s:
+        h = s.enable(ANA, {}, None, T0).handle
+    config = Section(parse_toml_text(f'database = "{pg_url}&pool_size=3"', "test.toml"))
+    postgres.share_pools()
+    answers = []
+    try:
+        barrier = threading.Barrier(10)
+
+        def worker(i):
+            store = open_store(config)
+            barrier.wait()
+            answers.append(store.claim(ANA, f"s{i % 5}@example.org", h, T0, LIMITS))
+            store.close()
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert len(postgres._shared) == 1
+        pool = next(iter(postgres._shared.values()))
+        assert pool.max_size == 3 and pool.get_stats()["pool_size"] <= 3
+    finally:
+        postgres.share_pools(False)
+        postgres.close_shared_pools()
+    assert sum(isinstance(a, Claimed) for a in answers) == 5
+    assert sum(isinstance(a, Pending) for a in answers) == 5
+
+
+def test_a_header_skip_on_a_postgresql_config_never_imports_psycopg(tmp_path, pg_url):
+    """psycopg costs 140-190 ms to import: a list mail skipped by the headers must not pay it
+    (nor a connection); a personal message does."""
+    import subprocess
+    import sys
+
+    h = Host(tmp_path, pg_url)
+    h.admin("db", "upgrade")
+    h.admin("vacation", "enable", ANA)
+    probe = ("import sys\nfrom autoresponder.cli import main\nrc = main(sys.argv[1:])\n"
+             "print(rc, 'psycopg' in sys.modules)\n")
+    bulk = personal(extra="Precedence: bulk\nList-Id: <news.example.org>\n")
+    for message, imported in ((bulk, "False"), (personal(), "True"), (bulk, "False")):
+        r = subprocess.run([sys.executable, "-c", probe, "--config", str(h.config), "deliver",
+                            "--sender", "bob@example.org", "--recipient", ANA],
+                           input=message, capture_output=True, env=h.env, cwd=str(ROOT))
+        assert r.stdout.decode().split() == ["0", imported], r.stderr
