@@ -84,7 +84,10 @@ def from_table(table: dict, check) -> str:
     values = {}
     for key, value in table.items():
         if key not in TABLE:
-            raise DatabaseConfigError(f"unknown key 'database.{key}' (known here: {known})")
+            hint = ("; a [database] table is for PostgreSQL: a SQLite file is "
+                    "database = \"PATH\" at the top" if key in ("path", "file") else "")
+            raise DatabaseConfigError(f"unknown key 'database.{key}' (known here: {known})"
+                                      f"{hint}")
         values[key] = check(TABLE[key][0], value, f"database.{key}")
     url = values.pop("url", "") or "postgresql://"
     if not is_postgres(url):

@@ -452,7 +452,7 @@ class PostgresStore(Store):
             values, handle = plan_enable(old, changes, now_iso)
             args = [values[k] for k in FIELDS]
             if old is None:
-                c.execute("INSERT INTO accounts (address, enabled, " + ", ".join(FIELDS) +
+                c.execute("INSERT INTO accounts AS a (address, enabled, " + ", ".join(FIELDS) +
                           ", handle, created_at, updated_at) VALUES (%s, true, " +
                           ", ".join(["%s"] * len(FIELDS)) + ", %s, %s, %s)",
                           (address, *args, handle, now_iso, now_iso))
@@ -566,7 +566,8 @@ class PostgresStore(Store):
                 "lease_until <= %s)", (now - older_than, now)).rowcount
             n_hist = c.execute("DELETE FROM replies WHERE sent_at <= %s",
                                (now - keep_history,)).rowcount
-            c.execute("DELETE FROM render_cache")  # a memo: rebuilt on the next reply
+            # a memo, rebuilt on the next reply (DELETE, not TRUNCATE: no exclusive lock)
+            c.execute("DELETE FROM render_cache WHERE true")
             return n_ledger, n_hist
 
         return self._run(work, write=True)
