@@ -678,10 +678,18 @@ def migrations() -> "list[tuple[int, str, str]]":
 
 
 def schema_version(conn) -> "int | None":
-    """The database's schema version, or None when it has no schema_version table."""
-    exists = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()[0]
-    if not exists:
+    """The database's schema version, or None when it has no schema_version table (one
+    round trip: this runs once per delivery)."""
+    try:
+        if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            return _max_version(conn)
+        with conn.transaction():  # inside upgrade's transaction: a savepoint
+            return _max_version(conn)
+    except psycopg.errors.UndefinedTable:
         return None
+
+
+def _max_version(conn) -> int:
     return conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
 
 

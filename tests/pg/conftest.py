@@ -66,6 +66,14 @@ def hosts(tmp_path, pg_url):
     """Host A and host B on one database, ana@ on vacation (enabled from host A)."""
     a = Host(tmp_path / "host-a", pg_url, lease="3s")
     b = Host(tmp_path / "host-b", pg_url, lease="3s")
-    a.admin("db", "upgrade")
-    a.admin("vacation", "enable", ANA, "--message", "Back on Monday.")
+    enable(pg_url, message="Back on Monday.")
     return a, b
+
+
+def enable(url: str, address: str = ANA, **changes) -> None:
+    """`db upgrade` and `vacation enable` in this process (the CLI has its own tests): what
+    every drill needs first, without two interpreter starts."""
+    from autoresponder.store.postgres import PostgresStore
+
+    with PostgresStore(url, create=True) as s:
+        s.enable(address, changes, None, time.time())

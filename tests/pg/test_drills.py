@@ -17,7 +17,7 @@ import time
 from collections import Counter
 
 from tests.conftest import personal
-from tests.pg.conftest import ANA, Host, run_hosts
+from tests.pg.conftest import ANA, Host, enable, run_hosts
 
 
 def replies(*hosts: Host) -> list:
@@ -56,7 +56,7 @@ def test_120_senders_across_two_hosts_stop_at_the_account_cap(tmp_path, pg_url, 
     cap = "[rate_limit]\nper_account = 20\n"
     a = Host(tmp_path / "host-a", pg_url, extra=cap)
     b = Host(tmp_path / "host-b", pg_url, extra=cap)
-    a.admin("vacation", "enable", ANA)
+    enable(pg_url)
     jobs = [[f"s{i}@example.org", ANA, text(f"s{i}@example.org", i)] for i in range(120)]
     results = run_hosts([(a, jobs[0:30]), (a, jobs[30:60]), (b, jobs[60:90]),
                          (b, jobs[90:120])])

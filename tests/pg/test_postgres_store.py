@@ -19,7 +19,7 @@ import pytest
 from autoresponder.store.base import Claimed, Limits, Pending, StoreBusy, StoreError
 from autoresponder.store.postgres import SCHEMA_VERSION, PostgresStore, migrations
 from tests.conftest import ROOT, personal
-from tests.pg.conftest import ANA, Host
+from tests.pg.conftest import ANA, Host, enable
 
 T0 = 1_800_000_000.0
 LIMITS = Limits(window=86400, lease=300, per_account=50, global_=1000, period=3600)
@@ -75,8 +75,7 @@ def test_two_hosts_upgrading_at_once_apply_each_version_once(pg_url, pg_cluster)
 
 def test_delivery_refuses_a_newer_schema_and_writes_nothing(tmp_path, pg_url, pg_cluster):
     h = Host(tmp_path, pg_url)
-    h.admin("db", "upgrade")
-    h.admin("vacation", "enable", ANA)
+    enable(pg_url)
     pg_cluster.sql("INSERT INTO schema_version (version, description) VALUES (99, 'future')",
                    dbname_of(pg_url))
     r = h.deliver("bob@example.org", ANA, personal())
@@ -100,8 +99,7 @@ def test_delivery_on_an_empty_or_older_database_asks_for_db_upgrade(tmp_path, pg
     assert "no autoresponder schema" in h.log_lines()[-1]
     assert "db upgrade" in h.log_lines()[-1]
     assert pg_cluster.sql("SELECT to_regclass('ledger')", dbname_of(pg_url)) == [(None,)]
-    h.admin("db", "upgrade")
-    h.admin("vacation", "enable", ANA)
+    enable(pg_url)
     pg_cluster.sql("DELETE FROM schema_version", dbname_of(pg_url))  # as if from version 0
     assert h.deliver("bob@example.org", ANA, personal()).returncode == 75
     assert "older than this autoresponder needs" in h.log_lines()[-1]
@@ -370,8 +368,7 @@ def test_a_header_skip_on_a_postgresql_config_never_imports_psycopg(tmp_path, pg
     import sys
 
     h = Host(tmp_path, pg_url)
-    h.admin("db", "upgrade")
-    h.admin("vacation", "enable", ANA)
+    enable(pg_url)
     probe = ("import sys\nfrom autoresponder.cli import main\nrc = main(sys.argv[1:])\n"
              "print(rc, 'psycopg' in sys.modules)\n")
     bulk = personal(extra="Precedence: bulk\nList-Id: <news.example.org>\n")
