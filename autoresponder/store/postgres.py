@@ -340,6 +340,7 @@ class PostgresStore(Store):
         counts = {}
 
         def work(c):
+            c.execute("SET LOCAL statement_timeout = 0")  # a big history takes its time
             c.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_ADMIN,))
             new = updated = kept = 0
             cols = Account.COLUMNS
@@ -699,6 +700,7 @@ def upgrade(conn) -> "list[int]":
     ledger or history row. Returns the versions applied."""
     applied = []
     with conn.transaction():
+        conn.execute("SET LOCAL statement_timeout = 0")  # an index on a big table takes time
         conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_ADMIN,))
         current = schema_version(conn) or 0
         if current > SCHEMA_VERSION:
