@@ -170,6 +170,9 @@ def vacation_enable(args, config) -> int:
         return _fail(f"{e.filename or config.database}: {e.strerror}", exits.CONFIG)
     print(f"vacation enabled for {row['address']}")
     _print_account(row, config)
+    warning = store.notice()  # e.g. root left the database where deliveries cannot write
+    if warning:
+        print(f"autoresponder: warning: {warning}", file=sys.stderr)
     return exits.OK
 
 

@@ -14,7 +14,7 @@ import os
 from autoresponder.durations import DurationError, parse_duration
 
 DEFAULT_PATH = "/etc/autoresponder/autoresponder.toml"
-_CACHE_VERSION = 3
+_CACHE_VERSION = 4  # 4: a relative database path is resolved against the config file
 
 
 class ConfigError(Exception):
@@ -171,6 +171,13 @@ def _finish(values: dict, where: str) -> dict:
     """Cross-key checks and derived defaults."""
     if not values.get("database"):
         values["database"] = _default_database()
+    if "://" in values["database"] or not os.path.isabs(values["database"]):
+        from autoresponder.store import database_location
+
+        try:
+            values["database"] = database_location(values["database"], where)
+        except ValueError as e:
+            raise ConfigError(f"{where}: key 'database': {e}") from None
     env = values["envelope_sender"]
     if env not in ("null", "account") and ("@" not in env or env.startswith("@")):
         raise ConfigError(f"{where}: key 'envelope_sender': expected \"null\", \"account\" "

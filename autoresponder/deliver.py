@@ -17,6 +17,7 @@ import sys
 import time
 
 from autoresponder import outcomes
+from autoresponder.line import Line
 
 _OPTS = {"--sender": "sender", "-f": "sender", "--recipient": "recipient", "-r": "recipient",
          "--original-recipient": "original", "-o": "original"}
@@ -107,16 +108,125 @@ def _deliver(argv: "list[str]", config_path: "str | None") -> int:
     log = Log(config)
     message = read_message()
     from autoresponder.envelope import from_args
-    from autoresponder.line import Line
-
     envelope = from_args(args["sender"], args["recipient"], args["original"], config)
     store, transport = _OnFirstUse(_store, config), _OnFirstUse(_transport, config)
     try:
-        result = Line(config, store, transport, log).run(envelope, message, time.time())
+        result = _KillSafeLine(config, store, transport, log).run(envelope, message,
+                                                                  time.time())
     finally:
         transport.close()
         store.close()
     return outcomes.exit_code(result.outcome)
+
+
+class _KillSafeLine(Line):
+    """The line as ``deliver`` runs it: once the claim is ours, the rest (render, send,
+    record, log) runs in a forked child, and this process waits for it with SIGTERM held.
+
+    A kill of this process (the MTA's time limit, an admin, the OOM killer) then cannot
+    split "sent" from "recorded": the child carries on, waits for sendmail and records the
+    reply, so the retry finds it recorded (or the claim still pending: 75). A kill before
+    the fork leaves a pending claim and nothing sent: the retry after the lease replies.
+    SIGTERM is honoured once the child is done. (Issue 9 item 4; tests/test_kill_trials.py
+    re-runs the security review's kill trials.)"""
+
+    def after_claim(self, envelope, message, now, decision, account, key, limits, token):
+        import os
+
+        args = (envelope, message, now, decision, account, key, limits, token)
+        with _HeldSigterm():
+            # A database connection must not cross fork(): the child opens its own.
+            self.store.close()
+            try:
+                rfd, wfd = os.pipe()
+                pid = os.fork()
+            except OSError:  # no fork today: the same work, in this process
+                return Line.after_claim(self, *args)
+            if pid == 0:
+                _run_child(self, args, rfd, wfd)  # never returns
+            os.close(wfd)
+            with os.fdopen(rfd, "rb") as f:
+                data = f.read()
+            _, status = os.waitpid(pid, 0)
+        if data:
+            return _decoded(data, account)
+        why = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+               else f"status {os.waitstatus_to_exitcode(status)}")
+        return self._deferred(envelope, message, now, account,
+                              f"the process sending the reply ended ({why}) before it "
+                              f"reported; the claim is left to its lease")
+
+
+def _run_child(line, args, rfd: int, wfd: int) -> None:
+    """The forked child: render, send, record and log, report the result, exit."""
+    import os
+
+    os.close(rfd)
+    try:
+        payload = b""
+        try:
+            payload = _encoded(Line.after_claim(line, *args))
+        except BaseException:  # noqa: BLE001 - after_claim released the claim; report nothing
+            pass
+        try:
+            while payload:
+                payload = payload[os.write(wfd, payload):]
+        except OSError:
+            pass
+        for part in (line.transport, line.store):
+            try:
+                part.close()
+            except BaseException:  # noqa: BLE001
+                pass
+    finally:
+        os._exit(outcomes.Exit.OK)  # the parent reports the outcome
+
+
+_SEP = "\0"
+
+
+def _encoded(result) -> bytes:
+    fields = (result.outcome.name, result.decision.action, result.decision.rule,
+              result.decision.reason, result.detail or "")
+    return _SEP.join(f.replace(_SEP, "\ufffd") for f in fields).encode("utf-8",
+                                                                       "surrogateescape")
+
+
+def _decoded(data: bytes, account):
+    from autoresponder.decision import Decision
+    from autoresponder.line import Result
+
+    name, action, rule, reason, detail = data.decode("utf-8", "surrogateescape").split(_SEP)
+    return Result(outcomes.by_name(name), Decision(action, rule, reason), account,
+                  detail=detail)
+
+
+class _HeldSigterm:
+    """SIGTERM waits while the claimed part of a delivery runs, then ends the process as it
+    would have (outside the main thread, where signals cannot be handled, nothing is held)."""
+
+    def __enter__(self):
+        import signal
+
+        self.got = False
+        try:
+            self.old = signal.signal(signal.SIGTERM, self._hold)
+        except ValueError:
+            self.old = None
+        return self
+
+    def _hold(self, signum, frame) -> None:
+        self.got = True
+
+    def __exit__(self, *exc) -> None:
+        if self.old is None:
+            return
+        import os
+        import signal
+
+        signal.signal(signal.SIGTERM, self.old)
+        if self.got:
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _store(config):

@@ -135,7 +135,13 @@ class Line:
                              Result(outcome, skip(outcome.name, reason), account))
         if trace is not None:
             trace.append({"rule": "ledger", "result": "pass"})
-        token = answer.token
+        return self.after_claim(envelope, message, now, decision, account, key, limits,
+                                answer.token)
+
+    def after_claim(self, envelope, message, now, decision, account, key, limits,
+                    token) -> Result:
+        """Render, send, record and log, with the claim ours: the part of the line a kill
+        must not split (``deliver`` runs it in a child that outlives its own process)."""
         try:
             sent = self._render_and_send(envelope, message, now, decision, account, key, token)
         except BaseException:

@@ -42,6 +42,7 @@ class SqliteStore(Store):
         self._conn = None
         self._opened = False
         self._missing = False
+        self._ownership: "str | None" = None
 
     # --- the connection ----------------------------------------------------------------
 
@@ -54,21 +55,27 @@ class SqliteStore(Store):
         return self._conn
 
     def _connect(self):
-        if not self.create and not os.path.exists(self.path):
-            self._missing = True
-            return None
+        if not self.create:
+            # Only a missing file means "no accounts"; a file the OS will not let us reach
+            # (EACCES on the directory, say) is trouble, and says so.
+            try:
+                os.stat(self.path)
+            except FileNotFoundError:
+                self._missing = True
+                return None
+            except OSError as e:
+                raise _os_error("cannot reach the database file", self.path, e) from None
         import sqlite3
 
         if self.readonly:
-            return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
+            uri = self.path.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+            return sqlite3.connect(f"file:{uri}?mode=ro", uri=True,
                                    timeout=self.busy_timeout, isolation_level=None)
         if self.create:
-            d = os.path.dirname(self.path)
-            if d and not os.path.isdir(d):
-                try:
-                    os.makedirs(d, exist_ok=True)
-                except OSError as e:
-                    raise StoreError(e.strerror or str(e), e.filename or d, e.errno) from None
+            try:
+                _create_private(self.path)
+            except OSError as e:
+                raise _os_error("cannot create the database", self.path, e) from None
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -110,9 +117,31 @@ class SqliteStore(Store):
             text = str(e)
             if "locked" in text or "busy" in text:
                 raise StoreBusy(text, self.path) from None
+            cause = self._os_cause()
+            if cause is not None:
+                raise _os_error(text, self.path, cause) from None
             raise StoreError(text, self.path) from None
         except sqlite3.Error as e:
             raise StoreError(str(e), self.path) from None
+
+    def _os_cause(self) -> "OSError | None":
+        """Why the OS refuses the database, when it does: SQLite's own message ("unable to
+        open database file", "attempt to write a readonly database") names no errno."""
+        try:
+            os.close(os.open(self.path, os.O_RDONLY if self.readonly else os.O_RDWR))
+        except FileNotFoundError:
+            if not self.create:
+                return None
+        except OSError as e:
+            return e
+        if self.readonly:
+            return None
+        d = os.path.dirname(os.path.abspath(self.path))
+        if not os.access(d, os.W_OK | os.X_OK):  # the -wal and -shm files are made there
+            import errno
+
+            return PermissionError(errno.EACCES, os.strerror(errno.EACCES), d)
+        return None
 
     def _read(self, work, empty):
         conn = self._db()
@@ -139,15 +168,21 @@ class SqliteStore(Store):
         return self._guard(run, conn)
 
     def notice(self) -> "str | None":
-        """Says so when a lookup found no database file: a mistyped path must be seen."""
-        return f"no database file at {self.path}" if self._missing else None
+        """Says so when a lookup found no database file (a mistyped path must be seen), or
+        when root left the database where deliveries cannot write it."""
+        if self._missing:
+            return f"no database file at {self.path}"
+        return self._ownership
 
     def close(self) -> None:
+        """Close the connection; the store opens a new one if it is used again (``deliver``
+        closes it before fork(): a connection must not cross into a child)."""
+        self._opened = False
         if self._conn is not None:
             self._conn.close()
             self._conn = None
             if self.create:
-                match_directory_owner(self.path)
+                self._ownership = match_directory_owner(self.path)
 
     # --- the schema and moving out (``autoresponder db``) ----------------------------------
 
@@ -354,19 +389,57 @@ class SqliteStore(Store):
             pass  # a memo: missing it costs time, never correctness
 
 
-def match_directory_owner(path: str) -> None:
-    """When root runs an admin command, give the database files to the owner of their
-    directory (the user the MTA runs the agent as), or deliveries could no longer write them."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+def _os_error(what: str, path: str, e: OSError) -> StoreError:
+    """A StoreError that names the path and the errno, for the log line an admin reads."""
+    import errno
+
+    name = errno.errorcode.get(e.errno, str(e.errno)) if e.errno else "?"
+    where = e.filename if isinstance(e.filename, str) and e.filename != path else ""
+    detail = f"{name} {e.strerror or e}" + (f" on {where}" if where else "")
+    return StoreError(f"{what} ({detail})", path, e.errno)
+
+
+DIR_MODE = 0o750  # the delivery user and its group (admins reading logs), nobody else:
+FILE_MODE = 0o640  # the ledger says who wrote to whom, and when
+
+
+def _create_private(path: str) -> None:
+    """Create the database's directory (0750) and an empty database file (0640) when they
+    are missing, whatever the umask; SQLite gives its -wal and -shm files the mode (and, as
+    root, the owner) of the database file."""
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        os.makedirs(d, mode=DIR_MODE, exist_ok=True)
+        os.chmod(d, DIR_MODE)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    except FileExistsError:
         return
     try:
-        st = os.stat(os.path.dirname(os.path.abspath(path)))
+        os.fchmod(fd, FILE_MODE)
+    finally:
+        os.close(fd)
+
+
+def match_directory_owner(path: str) -> "str | None":
+    """When root runs an admin command, give the database files to the owner of their
+    directory and its group (the user the MTA runs the agent as, contrib/postfix step 1),
+    or deliveries could no longer write them. A directory root owns cannot tell who that
+    user is: then the answer is a warning for the admin (None otherwise)."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    d = os.path.dirname(os.path.abspath(path))
+    try:
+        st = os.stat(d)
     except OSError:
-        return
+        return None
     if st.st_uid == 0:
-        return
+        return (f"{d} belongs to root, so deliveries (which run as the MTA's user) cannot "
+                f"write the database in it; give the directory to that user: "
+                f"chown -R USER:GROUP {d} (contrib/postfix/README.md, step 1)")
     for p in (path, path + "-wal", path + "-shm"):
         try:
-            os.chown(p, st.st_uid, st.st_gid)
+            os.chown(p, st.st_uid, st.st_gid, follow_symlinks=False)
         except OSError:
             pass
+    return None
