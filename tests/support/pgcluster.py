@@ -169,7 +169,8 @@ def start_cluster(need_driver: bool = True) -> Cluster:
         try:
             import psycopg  # noqa: F401
         except ImportError as e:
-            raise FileNotFoundError(f"psycopg is not installed ({e}): pip install '.[test]'") from None
+            raise FileNotFoundError(f"psycopg is not installed ({e}): "
+                                    "pip install '.[test]'") from None
     if shutil.which("runuser") is None and os.geteuid() == 0:
         raise RuntimeError("running as root without runuser(1) to drop privileges")
     cluster = Cluster(bindir)
