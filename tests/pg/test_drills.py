@@ -12,6 +12,7 @@ command, one process per message, as the MTA does.
 from __future__ import annotations
 
 import email
+import json
 import threading
 import time
 from collections import Counter
@@ -197,6 +198,9 @@ def test_db_copy_then_delivery_on_postgresql_skips_senders_already_answered(tmp_
     again = new.admin("db", "copy", "--from", str(old.db)).stdout.decode()
     assert "accounts: 0 new, 0 updated, 1 kept" in again, again
     assert "ledger: 0 new, 0 updated, 3 kept" in again and "history: 0 new, 3 present" in again
+    counted = json.loads(new.admin("db", "copy", "--from", str(old.db), "--json").stdout)
+    assert counted["counts"]["history"] == {"new": 0, "present": 3}
+    assert "password" not in json.dumps(counted) and counted["to"].startswith("postgresql://")
     other = Host(tmp_path / "other", pg_url)
     for s in ("s1@example.org", "s2@example.org", "s3@example.org"):
         r = other.deliver(s, "ana.silva@example.com", personal(sender=s,

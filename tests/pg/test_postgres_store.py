@@ -377,3 +377,48 @@ def test_a_header_skip_on_a_postgresql_config_never_imports_psycopg(tmp_path, pg
                             "--sender", "bob@example.org", "--recipient", ANA],
                            input=message, capture_output=True, env=h.env, cwd=str(ROOT))
         assert r.stdout.decode().split() == ["0", imported], r.stderr
+
+
+def test_db_copy_merges_by_the_newer_settings_and_the_later_window(pg_url):
+    """What import_rows keeps when the shared database already knows an account, an alias
+    or a sender (a second host moving in, or a re-run)."""
+    from autoresponder.store.base import AlreadySent, HistoryEntry
+
+    with PostgresStore(pg_url, create=True) as s:
+        shared = s.enable(ANA, {"subject": "Shared"}, ["ana.s@example.com"], T0)
+        h = shared.handle
+        s.mark_sent(ANA, "bob@example.org", h, T0, 86400, "<b@x>")
+
+        def account(subject, updated):
+            row = [getattr(shared, c) for c in shared.COLUMNS]
+            row[shared.COLUMNS.index("subject")] = subject
+            row[shared.COLUMNS.index("updated_at")] = updated
+            row[1] = 1  # SQLite's enabled
+            return tuple(row)
+
+        older = {"accounts": [account("Old", "2020-01-01T00:00:00Z")],
+                 "aliases": [("ana.s@example.com", ANA), ("bea@example.com", ANA)],
+                 "ledger": [(ANA, "bob@example.org", h, "sent", T0 - 50, T0 - 50, T0 - 50,
+                             T0 - 50 + 86400),
+                            (ANA, "carl@example.org", h, "sent", T0 - 10, T0 - 10, T0 - 10,
+                             T0 - 10 + 86400)],
+                 "replies": [(ANA, "carl@example.org", h, T0 - 10, "<c@x>", "sent", None)]}
+        s.enable("bea@example.com", {}, None, T0)
+        counts = s.import_rows(older)
+        assert counts == {"accounts": {"new": 0, "updated": 0, "kept": 1},
+                          "aliases": {"new": 0, "present": 1, "conflicts": 1},
+                          "ledger": {"new": 1, "updated": 0, "kept": 1},
+                          "history": {"new": 1, "present": 0}}
+        assert s.find_account(ANA).subject == "Shared"
+        assert s.claim(ANA, "bob@example.org", h, T0 + 1, LIMITS) == \
+            AlreadySent(T0, T0 + 86400)  # the later window stayed
+        newer = {"accounts": [account("New", "2099-01-01T00:00:00Z")],
+                 "ledger": [(ANA, "bob@example.org", h, "sent", T0 + 5, T0 + 5, T0 + 5,
+                             T0 + 5 + 86400)]}
+        assert s.import_rows(newer)["accounts"] == {"new": 0, "updated": 1, "kept": 0}
+        assert s.find_account(ANA).subject == "New"
+        assert s.claim(ANA, "bob@example.org", h, T0 + 6, LIMITS) == \
+            AlreadySent(T0 + 5, T0 + 5 + 86400)
+        assert s.import_rows(older)["history"] == {"new": 0, "present": 1}
+        assert HistoryEntry("carl@example.org", T0 - 10, "sent", "<c@x>", None) in \
+            s.history(ANA)
