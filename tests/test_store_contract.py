@@ -47,19 +47,38 @@ def open_(request, tmp_path):
             s = SqliteStore(path, 10, readonly=readonly, create=not readonly)
             opened.append(s)
             return s
+
+        def plain():
+            s = SqliteStore(path, 10)
+            opened.append(s)
+            return s
     else:
         url = request.getfixturevalue("pg_contract_db")
         from autoresponder.store.postgres import PostgresStore
 
+        import psycopg
+
+        from autoresponder.store.postgres import SCHEMA_VERSION
+
+        with psycopg.connect(url, autocommit=True) as c:  # empty, at the known version
+            if c.execute("SELECT to_regclass('schema_version')").fetchone()[0]:
+                c.execute(f"TRUNCATE {TABLES} CASCADE")
+                c.execute("DELETE FROM schema_version WHERE version > %s", (SCHEMA_VERSION,))
         first = PostgresStore(url, 10, create=True)
-        first._run(lambda c: c.execute(f"TRUNCATE {TABLES} CASCADE"), write=True)
+        first.list_accounts()  # the schema, on first use
         opened.append(first)
 
         def make(readonly=False):
             s = PostgresStore(url, 10, readonly=readonly, create=not readonly)
             opened.append(s)
             return s
+
+        def plain():
+            s = PostgresStore(url, 10)
+            opened.append(s)
+            return s
     make.backend = request.param
+    make.plain = plain  # as delivery opens it: no create, no schema applied
     yield make
     for s in opened:
         s.close()
@@ -241,6 +260,25 @@ def test_a_read_only_store_reads_and_refuses_every_write(open_):
     reader.memo_put("k", Rendered("s", "t", None, "en", "default", True), b"m", T0)
     assert reader.memo_get("k") is None
     assert writer.history(ANA) == [] and writer.find_account("x@example.com") is None
+
+
+def test_a_schema_newer_than_this_code_is_refused_before_anything_is_read(open_):
+    """Another host upgraded the software and the schema: this one reads and writes nothing
+    (delivery turns the StoreError into 75) until it is upgraded too."""
+    store = open_()
+    h = enabled(store)
+    if open_.backend == "sqlite":
+        import sqlite3
+
+        with sqlite3.connect(store.path) as conn:
+            conn.execute("PRAGMA user_version = 99")
+    else:
+        store._run(lambda c: c.execute("INSERT INTO schema_version (version, description) "
+                                       "VALUES (99, 'future')"), write=True)
+    store.close()
+    for call in (lambda s: s.find_account(ANA), lambda s: s.claim(ANA, BOB, h, T0, LIMITS)):
+        with pytest.raises(StoreError, match="schema is version 99, newer than"):
+            call(open_.plain())
 
 
 # --- the caps ------------------------------------------------------------------------------

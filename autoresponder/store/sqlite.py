@@ -192,9 +192,9 @@ class SqliteStore(Store):
 
         if not os.path.exists(self.path):
             return None
+        uri = self.path.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
         try:
-            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True,
-                                   timeout=self.busy_timeout)
+            conn = sqlite3.connect(f"file:{uri}?mode=ro", uri=True, timeout=self.busy_timeout)
             try:
                 return conn.execute("PRAGMA user_version").fetchone()[0]
             finally:
