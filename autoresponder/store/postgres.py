@@ -290,9 +290,6 @@ class PostgresStore(Store):
                 raise StoreBusy(e.reason, e.location) from None
             raise
 
-    def notice(self) -> "str | None":
-        return None
-
     def close(self) -> None:
         if self._pool is not None:
             if self._owns_pool:
