@@ -67,6 +67,10 @@ def _build_parser():
     from autoresponder import integrations
 
     integrations.add_commands(sub)
+
+    from autoresponder import db
+
+    db.add_commands(sub)
     return p
 
 

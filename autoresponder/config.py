@@ -268,7 +268,25 @@ def parse_toml_text(text: str, where: str) -> dict:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{where}: not valid TOML: {e}") from None
+    _database(data, where)
     return _finish(_validate(SCHEMA, data, where), where)
+
+
+def _database(data: dict, where: str) -> None:
+    """A PostgreSQL ``database`` (URL or ``[database]`` table) becomes one checked URL."""
+    value = data.get("database")
+    if not isinstance(value, dict) and not (isinstance(value, str)
+                                            and value.startswith(("postgresql:", "postgres:"))):
+        return
+    from autoresponder import dburl
+
+    try:
+        if isinstance(value, dict):
+            data["database"] = dburl.from_table(value, lambda k, v, key: _check(k, v, where, key))
+        else:
+            dburl.check_url(value)
+    except dburl.DatabaseConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None
 
 
 def _cache_path(path: str, st) -> "str | None":

@@ -276,7 +276,7 @@ def say(*a) -> None:
     print("bench:", *a, file=sys.stderr, flush=True)
 
 
-def build_venv(venv: Path, python: str, reinstall: bool) -> None:
+def build_venv(venv: Path, python: str, reinstall: bool, extras: str = "") -> None:
     if not (venv / "bin" / "python").exists():
         try:
             ok = subprocess.run([python, "-c", "import venv, ensurepip"],
@@ -296,7 +296,12 @@ def build_venv(venv: Path, python: str, reinstall: bool) -> None:
     if reinstall or not installed:
         say(f"pip install {ROOT} (not editable)")
         again = ["--force-reinstall", "--no-deps"] if installed else []
-        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", *again, str(ROOT)],
+        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", *again,
+                        f"{ROOT}{extras}"], check=True)
+    if extras and subprocess.run([str(venv / "bin" / "python"), "-c", "import psycopg"],
+                                 capture_output=True).returncode != 0:
+        say(f"pip install {ROOT}{extras} (the PostgreSQL driver)")
+        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", f"{ROOT}{extras}"],
                        check=True)
     script = (venv / "bin" / "autoresponder").read_text()
     if "import re" in script:
@@ -350,7 +355,7 @@ class Bench:
 
     def setup(self) -> None:
         a = self.args
-        build_venv(self.venv, a.python, a.reinstall)
+        build_venv(self.venv, a.python, a.reinstall, "[postgresql]" if a.postgresql else "")
         self.py = str(self.venv / "bin" / "python")
         self.exe = str(self.venv / "bin" / "autoresponder")
         import_aiosmtpd(self.venv)
@@ -396,6 +401,34 @@ class Bench:
         if code != 0 or self.counts()[0] != before[0] + 1:
             raise SystemExit("priming the ledger did not produce a reply; see "
                              f"{self.stderr}: {self.stderr.read_text()[-500:]}")
+        if a.postgresql:
+            self.setup_postgresql()
+
+    def setup_postgresql(self) -> None:
+        """A private PostgreSQL cluster (tests/support/pgcluster.py: the installed server's
+        initdb and pg_ctl, an unprivileged user, a unix socket in a temporary directory), the
+        schema, the account, and PRIMED answered once: the in-process `deliver` against
+        PostgreSQL (psycopg imported and a connection made per message)."""
+        sys.path.insert(0, str(ROOT))
+        from tests.support.pgcluster import start_cluster
+
+        say("starting a private PostgreSQL cluster")
+        self.pg = start_cluster(need_driver=False)
+        url = self.pg.url()  # the cluster's own "postgres" database: it is private
+        self.cfg_pg = self.work / "postgresql.toml"
+        write_config(self.cfg_pg, url, {"kind": "file", "path": str(self.outbox)})
+        for argv in (["db", "upgrade"],
+                     ["vacation", "enable", ACCOUNT, "--message", "I am away until Monday."]):
+            r = subprocess.run([self.exe, "--config", str(self.cfg_pg), *argv], env=self.env,
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                raise SystemExit(f"{' '.join(argv)} on PostgreSQL failed: {r.stderr or r.stdout}")
+        before = self.counts()
+        code = self.launcher.run(self.deliver(self.cfg_pg, PRIMED),
+                                 str(self.msgs["personal"]), str(self.stderr))[0]
+        if code != 0 or self.counts()[0] != before[0] + 1:
+            raise SystemExit("priming the PostgreSQL ledger did not produce a reply; see "
+                             f"{self.stderr}: {self.stderr.read_text()[-500:]}")
 
     def deliver(self, cfg: Path, sender: str) -> list[str]:
         return [self.exe, "--config", str(cfg), "deliver", "--sender", sender,
@@ -423,6 +456,19 @@ class Bench:
                  lambda: self.deliver(f, "carol@example.org"), m["bcc"], "none",
                  "no budget line", rule="not-addressed"),
         ]
+        if self.args.postgresql:
+            p = self.cfg_pg
+            cs += [
+                Case("postgresql skip: bulk 5 KB", "postgresql",
+                     lambda: self.deliver(p, lists), m["bulk-5k"], "none",
+                     "header skip: no psycopg", rule="precedence"),
+                Case("postgresql dedup: already answered", "postgresql",
+                     lambda: self.deliver(p, PRIMED), m["personal"], "none",
+                     "in-process, one connection", rule="already-replied"),
+                Case("postgresql reply: file transport", "postgresql",
+                     lambda: self.deliver(p, self.fresh_sender()), m["personal"], "file",
+                     "in-process, one connection", rule="reply"),
+            ]
         if os.path.exists("/usr/bin/vacation") and not self.args.no_vacation:
             cs += self.vacation_cases()
         return cs
@@ -580,6 +626,8 @@ class Bench:
             self.launcher.close()
         if getattr(self, "sink", None):
             self.sink.stop()
+        if getattr(self, "pg", None):
+            self.pg.remove()
         if not self.args.keep:
             shutil.rmtree(self.work, ignore_errors=True)
 
@@ -718,6 +766,10 @@ def main() -> int:
     p.add_argument("--python", default="/usr/bin/python3" if os.path.exists("/usr/bin/python3")
                    else sys.executable, help="interpreter for the venv (default /usr/bin/python3)")
     p.add_argument("--no-vacation", action="store_true", help="skip Debian's vacation(1)")
+    p.add_argument("--postgresql", action="store_true",
+                   help="also time deliver against a private PostgreSQL cluster (needs the "
+                        "server binaries, /usr/lib/postgresql/*/bin; installs the "
+                        "[postgresql] extra into the venv)")
     p.add_argument("--results", default=str(ROOT / "bench" / "RESULTS.md"),
                    help="write the report here ('-': only print it)")
     p.add_argument("--keep", action="store_true", help="keep the work directory")

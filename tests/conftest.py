@@ -97,3 +97,19 @@ def personal(sender: str = "bob@example.org", to: str = "ana@example.com",
             f"Date: Sat, 28 Nov 2026 10:15:00 +0000\nMessage-ID: {message_id}\n"
             f"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n{extra}")
     return (head + "\n" + body).encode("utf-8")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A private PostgreSQL cluster for the whole session (tests/support/pgcluster.py);
+    skipped, saying why, only where no server binaries or driver are installed."""
+    from tests.support.pgcluster import start_cluster
+
+    try:
+        cluster = start_cluster()
+    except FileNotFoundError as e:
+        pytest.skip(str(e))
+    try:
+        yield cluster
+    finally:
+        cluster.remove()

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT = "ana@example.com"
 
 # Loaded only by the paths that need them (replies, bounce scan, admin commands).
-HEAVY = ("jinja2", "flufl", "asyncio", "smtplib", "email", "aiosqlite", "dateutil")
+HEAVY = ("jinja2", "flufl", "asyncio", "smtplib", "email", "aiosqlite", "dateutil", "psycopg")
 
 # Runs the command line in this interpreter and writes (exit code, sorted sys.modules) to the
 # file named first; nothing is imported before main() but sys and the package's CLI.

@@ -78,7 +78,12 @@ class SqliteStore(Store):
                 raise _os_error("cannot create the database", self.path, e) from None
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         try:
-            if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:  # written by a newer autoresponder: do not touch
+                raise StoreError(f"the database's schema is version {version}, newer than "
+                                 f"this autoresponder knows ({SCHEMA_VERSION}); nothing was "
+                                 f"read or written: upgrade autoresponder", self.path)
+            if version < SCHEMA_VERSION:
                 self._apply_schema(conn)
             conn.execute("PRAGMA foreign_keys = ON")
             # WAL with synchronous=NORMAL: a commit survives a crash of the process; a power
@@ -178,6 +183,42 @@ class SqliteStore(Store):
             self._conn = None
             if self.create:
                 self._ownership = match_directory_owner(self.path)
+
+    # --- the schema and moving out (``autoresponder db``) ----------------------------------
+
+    def schema_version(self) -> "int | None":
+        """The file's schema version (PRAGMA user_version); None when there is no file."""
+        import sqlite3
+
+        if not os.path.exists(self.path):
+            return None
+        uri = self.path.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+        try:
+            conn = sqlite3.connect(f"file:{uri}?mode=ro", uri=True, timeout=self.busy_timeout)
+            try:
+                return conn.execute("PRAGMA user_version").fetchone()[0]
+            finally:
+                conn.close()
+        except sqlite3.Error as e:
+            raise StoreError(str(e), self.path) from None
+
+    def export(self) -> dict:
+        """Every account, alias, ledger row and history row, for ``db copy``: accounts in
+        Account.COLUMNS order, ledger (account, sender, handle, state, claimed_at,
+        lease_until, sent_at, expires_at), history (account, sender, handle, sent_at,
+        message_id, status, detail)."""
+        def work(c):
+            return {
+                "accounts": c.execute(_ACCOUNT + " ORDER BY address").fetchall(),
+                "aliases": c.execute("SELECT alias, account FROM aliases "
+                                     "ORDER BY alias").fetchall(),
+                "ledger": c.execute("SELECT account, sender, handle, state, claimed_at, "
+                                    "lease_until, sent_at, expires_at FROM ledger").fetchall(),
+                "replies": c.execute("SELECT account, sender, handle, sent_at, message_id, "
+                                     "status, detail FROM replies ORDER BY id").fetchall(),
+            }
+
+        return self._read(work, {"accounts": [], "aliases": [], "ledger": [], "replies": []})
 
     # --- accounts ------------------------------------------------------------------------
 
