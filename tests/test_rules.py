@@ -25,7 +25,7 @@ from autoresponder.deliver import Database, evaluate
 from autoresponder.envelope import Envelope
 from autoresponder.message import from_bytes
 from autoresponder.rules import Context, all_rules
-from autoresponder.rules import content as content_rules
+from autoresponder.rules import report as report_rule
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT = "ana@example.com"
@@ -621,7 +621,7 @@ def test_postfix_dsn_with_a_rewritten_envelope_is_still_a_report(world):
 
 
 def test_report_rule_on_its_own_sees_dsn_and_exim_bounce(world):
-    rule = content_rules.Report()
+    rule = report_rule.Report()
     for raw, words in ((POSTFIX_DSN, "delivery-status"),
                        (EXIM_BOUNCE, "X-Failed-Recipients")):
         ctx = Context(Envelope(SENDER, ACCOUNT), from_bytes(b(raw)), world.config, NOW,

@@ -1,0 +1,19 @@
+"""null-sender: the envelope sender is null (<>), or no address at all."""
+
+from autoresponder.rules import Rule
+
+
+class NullSender(Rule):
+    name = "null-sender"
+    description = "The envelope sender is null (<>): bounces and reports must never be answered."
+
+    def check(self, ctx):
+        env = ctx.envelope
+        if env.null_sender:
+            if env.sender_raw.strip() in ("", "<>"):
+                return "the envelope sender is null (<>)"
+            return f"the envelope sender {env.sender_raw!r} is not a valid address"
+        return None
+
+
+RULE = NullSender

@@ -1,0 +1,25 @@
+"""system-sender: the envelope sender (or From:) is a robot's address."""
+
+from autoresponder import addresses
+from autoresponder.headerutil import from_addresses
+from autoresponder.rules import Rule
+
+
+class SystemSender(Rule):
+    name = "system-sender"
+    description = ("The sender is a robot: MAILER-DAEMON, postmaster, LISTSERV, majordomo, "
+                   "owner-*, *-request, *-bounces, noreply and the like (whole tokens).")
+
+    def check(self, ctx):
+        why = addresses.system_address_reason(ctx.envelope.sender)
+        if why:
+            return f"the envelope sender {ctx.envelope.sender} is a {why}"
+        if ctx.config.rules.check_from_header:
+            for a in from_addresses(ctx.message):
+                why = addresses.system_address_reason(a)
+                if why:
+                    return f"the From: address {a} is a {why}"
+        return None
+
+
+RULE = SystemSender
