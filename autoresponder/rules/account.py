@@ -5,8 +5,7 @@ from autoresponder.rules import Rule
 
 class AccountRule(Rule):
     name = "account"
-    description = ("No enabled vacation for the recipient (or an alias of it), or the time is "
-                   "outside the vacation's start/end period.")
+    description = "no enabled vacation for the recipient or an alias, or outside its start/end"
 
     def check(self, ctx):
         env = ctx.envelope

@@ -6,8 +6,9 @@ from autoresponder.rules import Rule
 
 class AuthFailure(Rule):
     name = "auth-failure"
-    description = ("Our own MTA's Authentication-Results (rules.authserv_id) says SPF or DMARC "
-                   "failed: the sender is forged and a reply would be backscatter.")
+    description = ("rules.authserv_id is set and an Authentication-Results field from that id "
+                   "says spf=fail or dmarc=fail (forged sender: a reply would be backscatter); "
+                   "off by default, since such fields from elsewhere cannot be trusted")
 
     FAILING = {"spf": ("fail",), "dmarc": ("fail",)}
 

@@ -5,7 +5,8 @@ from autoresponder.rules import Rule
 
 class SuppressHeader(Rule):
     name = "auto-response-suppress"
-    description = "X-Auto-Response-Suppress asks for no auto-replies (All, OOF, AutoReply)."
+    description = ("X-Auto-Response-Suppress containing All, OOF or AutoReply (Microsoft's "
+                   "request for no automatic replies)")
 
     SUPPRESS = ("all", "oof", "autoreply")
 

@@ -6,7 +6,8 @@ from autoresponder.rules import Rule
 
 class AutoSubmitted(Rule):
     name = "auto-submitted"
-    description = "Auto-Submitted is present with a value other than 'no' (RFC 3834 §2)."
+    description = ("Auto-Submitted with any value but no (parameters and comments allowed; RFC "
+                   "3834 §2)")
 
     def check(self, ctx):
         for v in ctx.message.get_all("auto-submitted"):

@@ -40,10 +40,12 @@ def _subject_says_bounce(subject: str) -> bool:
 
 class Bounce(Rule):
     name = "bounce"
-    description = ("A bounce in no standard format: a bounce-shaped Subject or body opener, "
-                   "confirmed by flufl.bounce's detectors (GNU Mailman) or by a permanent "
-                   "SMTP status in the opening lines. Never on a reply or forward, never on "
-                   "quoted lines.")
+    description = ('a bounce in no standard format: the Subject starts like one ("Undeliverable:", '
+                   '"Returned mail:", "failure notice" ...) or the body opens like one ("This is '
+                   'the mail system at host ...") and flufl.bounce\'s detectors confirm it, or the '
+                   'Subject is bounce-shaped and a permanent status (5.x.y) stands at the top of '
+                   'the body. Never on a Re:/Fwd:, never on >-quoted lines: people writing about '
+                   'bounces get their reply')
 
     def check(self, ctx):
         if not ctx.config.rules.bounce_scan:

@@ -6,8 +6,8 @@ from autoresponder.rules import Rule
 
 class ListMail(Rule):
     name = "list"
-    description = ("Mailing-list headers: any List-* (RFC 2369, RFC 2919, RFC 8058), "
-                   "Mailing-List, X-Mailing-List, X-List*, X-BeenThere.")
+    description = ("any List-* (RFC 2369/2919/8058), Mailing-List, X-Mailing-List, X-List*, "
+                   "X-BeenThere, X-ML-Name")
 
     EXACT = ("mailing-list", "x-mailing-list", "x-beenthere", "x-ml-name")
 

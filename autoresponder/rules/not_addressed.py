@@ -8,9 +8,9 @@ RECIPIENT_FIELDS = ("to", "cc", "bcc", "resent-to", "resent-cc", "resent-bcc")
 
 class NotAddressed(Rule):
     name = "not-addressed"
-    description = ("None of the account's addresses (or aliases) is in To, Cc, Bcc, Resent-To, "
-                   "Resent-Cc or Resent-Bcc: Bcc'd, list or spam mail (RFC 3834 §2, RFC 5230 "
-                   "§4.5). Off with rules.check_recipient = false.")
+    description = ("none of the account's addresses (or aliases, with or without a +detail) in "
+                   "To/Cc/Bcc/Resent-To/Resent-Cc/Resent-Bcc: Bcc'd, list or spam mail (RFC 3834 "
+                   "§2, RFC 5230 §4.5); off with rules.check_recipient = false")
 
     def check(self, ctx):
         if not ctx.config.rules.check_recipient:

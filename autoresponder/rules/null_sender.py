@@ -5,7 +5,8 @@ from autoresponder.rules import Rule
 
 class NullSender(Rule):
     name = "null-sender"
-    description = "The envelope sender is null (<>): bounces and reports must never be answered."
+    description = ("the envelope sender is <> (or not an address): bounces and reports must never "
+                   "be answered")
 
     def check(self, ctx):
         env = ctx.envelope

@@ -6,8 +6,8 @@ from autoresponder.rules import Rule
 
 class OwnReply(Rule):
     name = "own-reply"
-    description = ("The message is one of our own automatic replies, or answers one (its "
-                   "In-Reply-To/References name a Message-ID we generated): loop breaker.")
+    description = ("our own marker (X-Autoresponder), one of our Message-IDs, or "
+                   "In-Reply-To/References naming one (replies to our replies): the loop breaker")
 
     def check(self, ctx):
         m = ctx.message

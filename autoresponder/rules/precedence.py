@@ -6,7 +6,7 @@ from autoresponder.rules import Rule
 
 class Precedence(Rule):
     name = "precedence"
-    description = "Precedence: bulk, list, junk (or auto_reply): bulk mail is never answered."
+    description = "Precedence: bulk, list, junk (or auto_reply)"
 
     BULK = ("bulk", "list", "junk", "auto_reply")
 

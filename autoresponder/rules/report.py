@@ -6,10 +6,10 @@ from autoresponder.rules import Rule
 
 class Report(Rule):
     name = "report"
-    description = ("A delivery or disposition report: Content-Type multipart/report (DSN, MDN, "
-                   "ARF), message/delivery-status, message/disposition-notification, an "
-                   "Exim-style X-Failed-Recipients, a DMARC aggregate report, or a calendar "
-                   "response (iTIP REPLY).")
+    description = ("multipart/report (DSN, MDN, ARF), message/delivery-status, "
+                   "message/disposition-notification, message/feedback-report, "
+                   "X-Failed-Recipients, a DMARC aggregate report (RFC 7489 subject), a calendar "
+                   "response (iTIP method=REPLY)")
 
     TYPES = ("multipart/report", "message/delivery-status", "message/disposition-notification",
              "message/feedback-report")

@@ -7,7 +7,7 @@ from autoresponder.rules import Rule
 
 class SelfSender(Rule):
     name = "self"
-    description = "The message comes from the account itself or one of its aliases."
+    description = "the sender is the account or one of its aliases"
 
     def check(self, ctx):
         ours = ctx.our_addresses()

@@ -19,9 +19,12 @@ def _number(value: str) -> "float | None":
 
 class Spam(Rule):
     name = "spam"
-    description = ("A spam or virus verdict: X-Spam-Flag: YES, X-Spam-Status: Yes, X-Spam: yes, "
-                   "a score header at or over the threshold (config rules.spam_score_header / "
-                   "spam_threshold), rspamd's X-Spamd-Result, X-Virus-Status: Infected.")
+    description = ("X-Spam-Flag: YES, X-Spam-Status: Yes, X-Spam: yes, Barracuda, DSPAM, rspamd "
+                   "(X-Spamd-Result: default: True, X-Rspamd-Action add header / rewrite subject "
+                   "/ reject), MailScanner (X-*-MailScanner-SpamCheck: spam), virus verdicts "
+                   "(X-Virus-Status, X-Antivirus-Status, X-AVAS-Virus-Status: infected), or a "
+                   "score (spam_score_header, X-Rspamd-Score, the X-Spamd-Result score) at or "
+                   "over the threshold; off with rules.spam = false")
 
     def check(self, ctx):
         rules = ctx.config.rules

@@ -7,8 +7,11 @@ from autoresponder.rules import Rule
 
 class SystemSender(Rule):
     name = "system-sender"
-    description = ("The sender is a robot: MAILER-DAEMON, postmaster, LISTSERV, majordomo, "
-                   "owner-*, *-request, *-bounces, noreply and the like (whole tokens).")
+    description = ("envelope sender or From: is MAILER-DAEMON, postmaster, LISTSERV, majordomo, "
+                   "mailman, root, daemon, nobody, www-data, owner-*, *-owner, *-request, "
+                   "*-bounces*, bounce*, noreply / no-reply / do-not-reply / donotreply / "
+                   "dont-reply (whole words: bouncer.smith@ and dono.treply@ are people), or a "
+                   "bounce-handling domain (...@x.bounces.google.com)")
 
     def check(self, ctx):
         why = addresses.system_address_reason(ctx.envelope.sender)
