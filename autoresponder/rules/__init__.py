@@ -54,6 +54,7 @@ ORDER = (
     "list",
     "auto-response-suppress",
     "autoreply-marker",
+    "vendor-autoreply",
     "spam",
     "auth-failure",
     "report",
