@@ -160,3 +160,30 @@ def test_readme_table_check_sees_a_wrong_row(monkeypatch, tmp_path):
     monkeypatch.setattr(sys.modules[__name__], "README", fake)
     with pytest.raises(AssertionError, match="precedence"):
         test_readme_table_has_one_row_per_rule_in_order_with_its_description()
+
+
+# --- the per-message path: a skip loads only the rules up to the one that decided ------------
+
+def _rule_modules_loaded(mods: "set[str]") -> "list[str]":
+    return sorted(m for m in mods if m.startswith("autoresponder.rules."))
+
+
+def _up_to(name: str) -> "list[str]":
+    return sorted(module_name(n) for n in ORDER[:ORDER.index(name) + 1])
+
+
+def test_a_real_skip_imports_only_the_rules_it_ran(tmp_path):
+    """Through the real `deliver` command line in a fresh interpreter (tests/test_lazy_imports):
+    a bulk message stopped by `precedence` and a DSN stopped by `null-sender` import the rule
+    modules up to the deciding one and none after it. Whatever maps the decision to an
+    outcome, a log line or an exit code must not read the other rules."""
+    from tests.test_lazy_imports import BULK, DSN, World
+
+    w = World(tmp_path)
+    w.deliver("news@lists.example.org", BULK)  # fills the config cache
+    rc, mods, line = w.deliver("news@lists.example.org", BULK)
+    assert rc == 0 and "rule=precedence" in line
+    assert _rule_modules_loaded(mods) == _up_to("precedence")
+    rc, mods, line = w.deliver("", DSN)
+    assert rc == 0 and "rule=null-sender" in line
+    assert _rule_modules_loaded(mods) == _up_to("null-sender")
