@@ -11,6 +11,8 @@ alone, and a rule's module is imported only when the engine reaches it. Adding a
 
 
 class Rule:
+    """A skip rule: ``check(ctx)`` says why a message gets no reply, or None."""
+
     name = ""
     description = ""
 
@@ -80,8 +82,8 @@ class Deferred(Rule):
     """A rule known by its name, its module imported when it is first checked or described.
 
     The first rule that objects decides, so a bulk message stopped by ``precedence`` never
-    imports the eleven modules after it: every module costs each process, and Postfix starts
-    one process per message.
+    imports the modules of the rules after it: every module costs each process, and Postfix
+    starts one process per message.
     """
 
     def __init__(self, name: str):
