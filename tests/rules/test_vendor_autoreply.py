@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+import string
 
-from tests.rules.support import assert_reply, assert_skip, mail
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from autoresponder.envelope import Envelope
+from autoresponder.message import from_bytes
+from autoresponder.rules import Context
+from autoresponder.rules.vendor_autoreply import VendorAutoreply
+from tests.rules.support import ACCOUNT, NOW, SENDER, assert_reply, assert_skip, mail
 
 
 @pytest.mark.parametrize("header, words", [
@@ -52,3 +60,42 @@ def test_a_person_writing_about_the_header_gets_a_reply(world):
 def test_the_earlier_header_rules_still_decide_first(world):
     d = world.decide(mail("Auto-Submitted: auto-replied", "Delivered-To: Autoresponder"))
     assert_skip(d, "auto-submitted")
+
+
+# --- properties (hypothesis): on the rule itself, no database needed ------------------------
+
+_ATOM = st.text(alphabet=string.ascii_letters + string.digits + "._+-", min_size=1, max_size=20)
+
+
+def _check(*headers: str) -> "str | None":
+    raw = mail(*headers)
+    ctx = Context(Envelope(SENDER, ACCOUNT), from_bytes(raw), None, NOW, lambda a: None)
+    return VendorAutoreply().check(ctx)
+
+
+@settings(max_examples=200, deadline=None)
+@given(local=_ATOM, domain=_ATOM)
+def test_a_delivered_to_address_is_never_a_hit(local, domain):
+    """Postfix, Dovecot LMTP and qmail put the recipient's address there on every message."""
+    assert _check(f"Delivered-To: {local}@{domain}") is None
+    assert _check(f"Delivered-To: <{local}@{domain}>") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(word=st.sampled_from(["Autoresponder", "autoresponder", "AUTORESPONDER", "AutoResponder"]),
+       before=st.sampled_from(["", " ", "\t"]), after=st.sampled_from(["", " ", "  "]))
+def test_autorespond_marker_in_any_case_and_spacing_is_a_hit(word, before, after):
+    assert _check(f"Delivered-To:{before}{word}{after}")
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.text(alphabet=string.ascii_letters + string.digits + " ;,=-", max_size=40))
+def test_a_message_class_without_autoresponder_is_never_a_hit(value):
+    assume("autoresponder" not in value.lower())
+    assert _check(f"X-POST-MessageClass: {value}") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(number=st.integers(min_value=0, max_value=99), space=st.sampled_from(["", " ", "  "]))
+def test_any_class_number_with_autoresponder_is_a_hit(number, space):
+    assert _check(f"X-POST-MessageClass: {number};{space}Autoresponder")
