@@ -2,7 +2,7 @@
 
 Recipient: the envelope sender, only (never Reply-To, From or Sender: RFC 3834 §4).
 Headers: From (account, display name), To, Subject, Date, Message-ID (ours, recognisable by
-rules.headers.OWN_MSGID_PREFIX), In-Reply-To and References (RFC 3834 §3.1.6),
+headerutil.OWN_MSGID_PREFIX), In-Reply-To and References (RFC 3834 §3.1.6),
 Auto-Submitted: auto-replied (§3.1.7), Precedence: bulk (§3.1.8, for old responders),
 X-Auto-Response-Suppress: All (stops Exchange answering us), our own loop marker, and
 Content-Language.
@@ -21,7 +21,7 @@ import os
 import time
 
 from autoresponder import addresses
-from autoresponder.rules.headers import OWN_MARKER, OWN_MSGID_PREFIX
+from autoresponder.headerutil import OWN_MARKER, OWN_MSGID_PREFIX
 
 MAX_SUBJECT = 200
 MAX_REFERENCES = 20

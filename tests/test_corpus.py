@@ -2,9 +2,12 @@
 
 Files live in ``tests/corpus/<outcome>/...``: everything under ``skip/`` must be skipped
 (bounces, list and bulk mail, other robots' auto-replies, spam), everything under ``reply/``
-must get a reply. The first header line of each file, ``X-Corpus-Envelope: <sender>``, is the
-envelope sender the MTA would pass (empty for the null sender); it is taken off before the
-message is handed to the agent, as the MTA would never deliver it.
+must get a reply. Each file opens with two lines that are taken off before the message is
+handed to the agent (the MTA would never deliver them): ``X-Corpus-Envelope: <sender>``, the
+envelope sender the MTA would pass (empty for the null sender), and ``X-Corpus-Rule: <rule>``,
+the rule that must decide it (``reply`` for the reply cases): the first rule in
+``autoresponder.rules.ORDER`` that objects, so a rule that starts deciding earlier, or stops
+deciding, shows up here even when the message is still skipped.
 
 All files are explained once per session, then each file is its own test: with LF line
 endings in parallel subprocesses (the real command line, as the reviewers run it), and with CRLF
@@ -39,14 +42,32 @@ def expected(path: Path) -> str:
     return top
 
 
+def corpus_headers(raw: bytes) -> "tuple[dict[str, str], bytes]":
+    """The file's leading ``X-Corpus-*`` lines (lower-case names) and the message after them."""
+    found: "dict[str, str]" = {}
+    rest = raw
+    while rest[:9].lower() == b"x-corpus-":
+        line, _, rest = rest.partition(b"\n")
+        name, _, value = line.partition(b":")
+        found[name.strip().lower().decode("ascii")] = value.strip().decode("utf-8")
+    return found, rest
+
+
 def split_envelope(raw: bytes) -> "tuple[str, bytes]":
-    first, sep, rest = raw.partition(b"\n")
-    name, _, value = first.partition(b":")
-    assert name.strip().lower() == b"x-corpus-envelope", "first line must be X-Corpus-Envelope"
-    sender = value.strip().decode("utf-8")
+    """(the envelope sender, the message as the MTA would hand it over)."""
+    assert raw[:18].lower() == b"x-corpus-envelope:", "first line must be X-Corpus-Envelope"
+    found, rest = corpus_headers(raw)
+    sender = found["x-corpus-envelope"]
     if sender == "<>":
         sender = ""
     return sender.strip("<>") if sender.startswith("<") else sender, rest
+
+
+def expected_rule(path: Path) -> str:
+    """The rule that must decide the file's message (``reply`` if none objects)."""
+    found, _ = corpus_headers(path.read_bytes())
+    assert "x-corpus-rule" in found, f"{path}: no X-Corpus-Rule line"
+    return found["x-corpus-rule"]
 
 
 @pytest.fixture(scope="session")
@@ -102,11 +123,23 @@ def test_corpus_is_big_enough():
     assert any(p.relative_to(CORPUS).parts[0] == "reply" for p in FILES)
 
 
+def test_each_file_names_a_rule_that_fits_its_folder():
+    from autoresponder.rules import ORDER
+
+    for path in FILES:
+        rule = expected_rule(path)
+        assert rule in ORDER or rule == "reply", (path, rule)
+        assert (rule == "reply") == (expected(path) == "reply"), (path, rule)
+
+
 @pytest.mark.parametrize("eol", EOLS)
 @pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(CORPUS)) for p in FILES])
 def test_corpus_decision(path, eol, results):
-    want = expected(path)
+    want, want_rule = expected(path), expected_rule(path)
     got = results[(path, eol)]
     assert got["decision"] == want, (
         f"{path.relative_to(CORPUS)} ({eol}): expected {want}, got {got['decision']} "
         f"by rule {got['rule']!r}: {got['reason']}")
+    assert got["rule"] == want_rule, (
+        f"{path.relative_to(CORPUS)} ({eol}): expected rule {want_rule!r} to decide, got "
+        f"{got['rule']!r}: {got['reason']}")

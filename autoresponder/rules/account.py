@@ -1,15 +1,11 @@
-"""Rules that need the account: is a vacation in force, and is the mail addressed to it."""
+"""account: is there a vacation in force for the recipient (the first rule that needs the store)."""
 
-from autoresponder import addresses
 from autoresponder.rules import Rule
-
-RECIPIENT_FIELDS = ("to", "cc", "bcc", "resent-to", "resent-cc", "resent-bcc")
 
 
 class AccountRule(Rule):
     name = "account"
-    description = ("No enabled vacation for the recipient (or an alias of it), or the time is "
-                   "outside the vacation's start/end period.")
+    description = "no enabled vacation for the recipient or an alias, or outside its start/end"
 
     def check(self, ctx):
         env = ctx.envelope
@@ -27,40 +23,4 @@ class AccountRule(Rule):
         return None
 
 
-class NotAddressed(Rule):
-    name = "not-addressed"
-    description = ("None of the account's addresses (or aliases) is in To, Cc, Bcc, Resent-To, "
-                   "Resent-Cc or Resent-Bcc: Bcc'd, list or spam mail (RFC 3834 §2, RFC 5230 "
-                   "§4.5). Off with rules.check_recipient = false.")
-
-    def check(self, ctx):
-        if not ctx.config.rules.check_recipient:
-            return None
-        ours = ctx.our_addresses()
-        delims = ctx.config.recipient_delimiter
-        values = []
-        for name in RECIPIENT_FIELDS:
-            values.extend(ctx.message.get_all(name))
-        for v in values:
-            for a in addresses.find_addresses(v):
-                if a in ours or addresses.strip_detail(a, delims) in ours:
-                    return None
-        # the exact (and costly) parse only where the scan can miss: quoted local parts
-        if any('"' in v or "\\" in v for v in values) and _full_parse_finds(values, ours,
-                                                                             delims):
-            return None
-        shown = ", ".join(sorted(ours))
-        return f"none of the account's addresses ({shown}) is in To/Cc"
-
-
-def _full_parse_finds(values: "list[str]", ours: "set[str]", delims: str) -> bool:
-    """The slow, exact check for what the scan may miss (quoted local parts). Parsed raw:
-    encoded-words live in display names, and decoding them first would turn a name such as
-    ``=?utf-8?q?ana=40example.com?=`` into an address."""
-    from email.utils import getaddresses
-
-    for _, a in getaddresses(values):
-        n = addresses.normalize(a)
-        if n and (n in ours or addresses.strip_detail(n, delims) in ours):
-            return True
-    return False
+RULE = AccountRule
