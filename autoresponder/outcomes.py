@@ -78,24 +78,24 @@ _FIXED = (REPLY, ALREADY_REPLIED, RATE_LIMIT, TEMPLATE_ERROR, REJECTED, TEMPFAIL
 _BY_RULE: "dict[str, Outcome]" = {}
 
 
-def _rule_outcomes() -> "dict[str, Outcome]":
-    """One skip outcome per rule, named and described by the rule itself (built once)."""
-    if not _BY_RULE:
-        from autoresponder.rules import all_rules
-
-        for rule in all_rules():
-            _BY_RULE[rule.name] = Outcome(rule.name, "skip", rule.description)
-    return _BY_RULE
-
-
 def for_rule(name: str) -> Outcome:
-    """The skip outcome of the rule called `name`."""
-    return _rule_outcomes()[name]
+    """The skip outcome of the rule called `name`. Only that rule's module is read: a skip
+    must not import the rules after the one that decided (one process per message)."""
+    outcome = _BY_RULE.get(name)
+    if outcome is None:
+        from autoresponder.rules import ORDER, load
+
+        if name not in ORDER:
+            raise KeyError(name)
+        outcome = _BY_RULE[name] = Outcome(name, "skip", load(name).description)
+    return outcome
 
 
 def registry() -> "list[Outcome]":
     """Every outcome: reply, each rule's skip in the rules' order, then the line's own."""
-    return [REPLY, *_rule_outcomes().values(), *_FIXED[1:]]
+    from autoresponder.rules import ORDER
+
+    return [REPLY, *(for_rule(n) for n in ORDER), *_FIXED[1:]]
 
 
 def by_name(name: str) -> Outcome:
