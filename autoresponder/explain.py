@@ -76,24 +76,29 @@ def run(args, config) -> int:
         "evaluated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
         **result,
     }
+    from autoresponder.logs import escape_controls, escape_json_controls
+
+    def say(text: str) -> None:  # header text must not drive the admin's terminal
+        print(escape_controls(text))
+
     if args.json:
-        print(json.dumps(out, ensure_ascii=False))
+        print(escape_json_controls(json.dumps(out, ensure_ascii=False)))
         return exits.OK
-    print(f"decision: {out['decision']}")
-    print(f"rule:     {out['rule']}")
-    print(f"reason:   {out['reason']}")
-    print(f"account:  {out['account'] or '-'}")
-    print(f"sender:   {out['sender'] or '<>'}")
-    print("checks:")
+    say(f"decision: {out['decision']}")
+    say(f"rule:     {out['rule']}")
+    say(f"reason:   {out['reason']}")
+    say(f"account:  {out['account'] or '-'}")
+    say(f"sender:   {out['sender'] or '<>'}")
+    say("checks:")
     for c in trace:
         line = f"  {c['rule']:<24} {c['result']}"
         if c.get("reason"):
             line += f"  ({c['reason']})"
-        print(line)
+        say(line)
     if "reply" in out:
         r = out["reply"]
-        print(f"reply:    to {r['to']} from {r['from']} (envelope {r['envelope_from'] or '<>'})")
-        print(f"          subject {r['subject']!r}, language {r['language']}")
+        say(f"reply:    to {r['to']} from {r['from']} (envelope {r['envelope_from'] or '<>'})")
+        say(f"          subject {r['subject']!r}, language {r['language']}")
     return exits.OK
 
 
