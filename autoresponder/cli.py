@@ -23,7 +23,10 @@ def main(argv: "list[str] | None" = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     config_path, rest = _split_global(argv)
-    if rest and rest[0] == "deliver" and "-h" not in rest and "--help" not in rest:
+    # `deliver` goes to argparse only for `deliver --help` alone: any other argv, with a -h
+    # or --help anywhere in it, is the MTA's and gets deliver's bad-arguments path (stdin
+    # drained, 75 under Postfix, else 78), never argparse's exit 2.
+    if rest and rest[0] == "deliver" and rest[1:] not in (["-h"], ["--help"]):
         from autoresponder.deliver import main as deliver_main
 
         return deliver_main(rest[1:], config_path)

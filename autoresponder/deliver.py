@@ -19,6 +19,7 @@ from autoresponder.decision import Decision, skip
 
 _OPTS = {"--sender": "sender", "-f": "sender", "--recipient": "recipient", "-r": "recipient",
          "--original-recipient": "original", "-o": "original"}
+_HELP = ("-h", "--help")  # help is `deliver --help` alone (cli.py); in an MTA's argv, an error
 
 
 class UsageError(Exception):
@@ -39,8 +40,9 @@ def parse_args(argv: "list[str]") -> dict:
         if name in _OPTS and name.startswith("--") and eq:
             out[_OPTS[name]] = value
         elif a in _OPTS:
-            if i + 1 >= len(argv):
-                raise UsageError(f"option {a} needs a value")
+            if i + 1 >= len(argv) or argv[i + 1] in _HELP:
+                raise UsageError(f"option {a} needs a value" +
+                                 (f", not {argv[i + 1]}" if i + 1 < len(argv) else ""))
             out[_OPTS[a]] = argv[i + 1]
             i += 1
         elif a.startswith("-") and a != "-":
