@@ -40,6 +40,8 @@ SCHEMA: dict = {
     "interval": ("duration", 86400, "default window: one reply per sender per account"),
     "lease": ("duration", 300, "how long a pending claim blocks others before it expires"),
     "busy_timeout": ("duration", 10, "how long to wait for a locked database before 75"),
+    "read_timeout": ("duration", 600, "deliver defers (75) a message whose input has not "
+                     "ended after this long (a stalled writer); more than 0"),
     "envelope_sender": ("str", "null",
                         '"null" (<>), "account", or an address for the replies\' MAIL FROM'),
     "recipient_delimiter": ("str", "+", "characters that start a +detail in a local part"),
@@ -175,6 +177,9 @@ def _finish(values: dict, where: str) -> dict:
     if env not in ("null", "account") and ("@" not in env or env.startswith("@")):
         raise ConfigError(f"{where}: key 'envelope_sender': expected \"null\", \"account\" "
                           f"or an address, got {env!r}")
+    if values["read_timeout"] <= 0:
+        raise ConfigError(f"{where}: key 'read_timeout': expected a duration of at least 1s, "
+                          f"got {values['read_timeout']!r}")
     t = values["transport"]
     if t["kind"] == "file" and not t["path"]:
         raise ConfigError(f"{where}: key 'transport.path': expected a directory for "

@@ -11,7 +11,6 @@ This module is on the per-message path: it imports nothing heavy at module level
 email package, smtplib and flufl.bounce load only on the paths that need them.
 """
 
-import sys
 import time
 
 from autoresponder import exits
@@ -133,7 +132,7 @@ def main(argv: "list[str]", config_path: "str | None") -> int:
 def _deliver(argv: "list[str]", config_path: "str | None") -> int:
     from autoresponder import config as config_mod
     from autoresponder.logs import Log, stderr_line
-    from autoresponder.message import read_message
+    from autoresponder.message import ReadTimeout, read_message
 
     try:
         args = parse_args(argv)
@@ -148,8 +147,14 @@ def _deliver(argv: "list[str]", config_path: "str | None") -> int:
         stderr_line(f"config error: {e}")
         return exits.config_error_for_mta()
     log = Log(config)
-    message = read_message()
     from autoresponder.envelope import from_args
+
+    try:
+        message = read_message(timeout=config.read_timeout)
+    except ReadTimeout as e:  # a writer that never ends the message: let the MTA retry
+        envelope = from_args(args["sender"], args["recipient"], args["original"], config)
+        log.write(log_fields(envelope, None, skip("tempfail", str(e))), "warning")
+        return exits.TEMPFAIL
 
     envelope = from_args(args["sender"], args["recipient"], args["original"], config)
     now = time.time()
@@ -343,8 +348,6 @@ def _sqlite_errors():
 
 
 def _drain() -> None:
-    try:
-        while sys.stdin.buffer.read(65536):
-            pass
-    except (OSError, ValueError, AttributeError):
-        pass
+    from autoresponder.message import drain
+
+    drain()
