@@ -36,6 +36,10 @@ def _default_database() -> str:
 SCHEMA: dict = {
     "database": ("path", None, "SQLite file for accounts and the reply ledger"),
     "templates": ("path", "", "directory of Jinja2 reply templates (bundled ones if empty)"),
+    "render_timeout": ("duration", 5, "longest a template may take to render (then: "
+                       "template-error); more than 0"),
+    "render_max_chars": ("int", 1_000_000, "most characters a template may render, and the "
+                         "largest value it may make; more than 0"),
     "timezone": ("str", "UTC", "IANA zone in which dates are read and shown"),
     "language": (("en", "pt"), "en", "reply language when neither account nor message says"),
     "dayfirst": ("bool", True, "read 01/02/2026 as 1 February (Portuguese habit)"),
@@ -191,9 +195,13 @@ def _cross_check(values: dict, where: str) -> None:
     if env not in ("null", "account") and ("@" not in env or env.startswith("@")):
         raise ConfigError(f"{where}: key 'envelope_sender': expected \"null\", \"account\" "
                           f"or an address, got {env!r}")
-    if values["read_timeout"] <= 0:
-        raise ConfigError(f"{where}: key 'read_timeout': expected a duration of at least 1s, "
-                          f"got {values['read_timeout']!r}")
+    for key in ("read_timeout", "render_timeout"):
+        if values[key] <= 0:
+            raise ConfigError(f"{where}: key '{key}': expected a duration of at least 1s, "
+                              f"got {values[key]!r}")
+    if values["render_max_chars"] <= 0:
+        raise ConfigError(f"{where}: key 'render_max_chars': expected a number of characters "
+                          f"above 0, got {values['render_max_chars']!r}")
     t = values["transport"]
     if t["kind"] == "file" and not t["path"]:
         raise ConfigError(f"{where}: key 'transport.path': expected a directory for "
