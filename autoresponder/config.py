@@ -241,6 +241,28 @@ def _shape_ok(schema: dict, values) -> bool:
     return bool(values.get("database", 1))
 
 
+_TOML_SHORT = {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"',
+               0x5C: "\\\\"}
+
+
+def toml_string(value: str) -> str:
+    """value as a TOML basic string, for configs the agent writes (``demo``): quotes,
+    backslashes and control characters escaped, so the file means exactly value. ValueError
+    for text TOML cannot hold (lone surrogates: a path that is not valid UTF-8)."""
+    out = []
+    for ch in value:
+        c = ord(ch)
+        if c in _TOML_SHORT:
+            out.append(_TOML_SHORT[c])
+        elif c < 0x20 or c == 0x7F:
+            out.append(f"\\u{c:04X}")
+        elif 0xD800 <= c <= 0xDFFF:
+            raise ValueError(f"{value!r} is not valid UTF-8 text, which TOML cannot hold")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
 def parse_toml_text(text: str, where: str) -> dict:
     """Validate a TOML document (used by load and by tests)."""
     import tomllib
