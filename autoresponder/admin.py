@@ -76,7 +76,8 @@ def add_commands(sub) -> None:
     tc.set_defaults(func=template_check)
     tp = ts.add_parser("preview", help="print the exact reply an account would send")
     tp.add_argument("address")
-    tp.add_argument("--sender", default="sender@example.org")
+    tp.add_argument("--sender", help="the envelope sender to answer (default: the message's "
+                                     "Return-Path, else its From, else a sample address)")
     tp.set_defaults(func=template_preview)
 
     d = sub.add_parser("demo", help="quick start: enable an example vacation and deliver "
@@ -331,15 +332,35 @@ def template_preview(args, config) -> int:
     else:
         message = from_bytes(b"From: sender@example.org\nTo: " + address.encode() +
                              b"\nSubject: Hello\nMessage-ID: <preview@example.org>\n\nHi\n")
-    sender = addresses.normalize(args.sender) or "sender@example.org"
+    sender, origin = _preview_sender(args.sender, message)
+    if not addresses.normalize(sender):
+        return _fail(f"--sender {sender!r} is not a mail address")
     env = Envelope(sender, address, "", config.autoreply_domain, config.recipient_delimiter)
     try:
         r = prepare_reply(config, acct, env, message, time.time())
     except TemplateError as e:
         return _fail(f"the reply template failed: {e}")
-    print(f"# envelope: MAIL FROM:<{r.mail_from}> RCPT TO:<{r.rcpt}>")
+    print(f"# envelope: MAIL FROM:<{r.mail_from}> RCPT TO:<{r.rcpt}> (sender: {origin})")
     sys.stdout.write(r.data.decode("utf-8", "replace").replace("\r\n", "\n"))
     return exits.OK
+
+
+def _preview_sender(given: "str | None", message) -> "tuple[str, str]":
+    """(sender, where it came from) for a preview: --sender, else the message's Return-Path
+    (the envelope it was delivered with), else the address in its From, else a sample."""
+    from autoresponder import addresses
+
+    if given is not None:
+        return given, "--sender"
+    rp = (message.get("return-path") or "").strip()
+    if addresses.normalize(rp):
+        return rp, "the message's Return-Path"
+    from email.utils import getaddresses
+
+    for _, addr in getaddresses(message.get_all("from")):
+        if addresses.normalize(addr):
+            return addr, "the message's From"
+    return "sender@example.org", "a sample address"
 
 
 # What `demo` makes in its directory: the marker that says the directory is the demo's, its
