@@ -328,7 +328,7 @@ def template_preview(args, config) -> int:
     if acct is None:
         return _fail(f"{address} has no vacation set up")
     if sys.stdin is not None and not sys.stdin.isatty():
-        message = read_message(sys.stdin.buffer)
+        message = read_message(sys.stdin.buffer, config.read_timeout)
     else:
         message = from_bytes(b"From: sender@example.org\nTo: " + address.encode() +
                              b"\nSubject: Hello\nMessage-ID: <preview@example.org>\n\nHi\n")

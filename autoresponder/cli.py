@@ -95,6 +95,11 @@ def _admin(argv: "list[str]") -> int:
     except BrokenPipeError:
         return exits.OK
     except Exception as e:  # an unusable database file: one line, not a traceback
+        from autoresponder.message import ReadTimeout
+
+        if isinstance(e, ReadTimeout):  # explain / template preview on a stalled stdin
+            print(f"autoresponder: {e}", file=sys.stderr)
+            return exits.TEMPFAIL
         import sqlite3
 
         if isinstance(e, (sqlite3.Error, OSError)):

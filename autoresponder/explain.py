@@ -28,7 +28,7 @@ def run(args, config) -> int:
         except DateError as e:
             print(f"autoresponder: --at: {e}", file=sys.stderr)
             return exits.USAGE
-    message = read_message(sys.stdin.buffer)
+    message = read_message(sys.stdin.buffer, config.read_timeout)
     sender = args.sender
     if sender is None and "SENDER" not in os.environ and "RECIPIENT" not in os.environ:
         # A saved message on a terminal: its Return-Path is the envelope it was delivered

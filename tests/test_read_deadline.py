@@ -107,3 +107,23 @@ def test_read_timeout_must_be_a_positive_duration(agent, value):
     r = agent.deliver("bob@example.org", "ana@example.com", personal())
     assert r.returncode == 78
     assert b"read_timeout" in r.stderr
+
+
+@pytest.mark.parametrize("command", [["explain", "--recipient", "ana@example.com"],
+                                     ["template", "preview", "ana@example.com"]])
+def test_admin_commands_reading_a_message_give_up_cleanly(agent, command):
+    agent.write_config(read_timeout="1s")
+    agent.admin("vacation", "enable", "ana@example.com")
+    p = subprocess.Popen([sys.executable, "-m", "autoresponder", "--config", str(agent.config),
+                          *command], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=agent.env, cwd=str(ROOT))
+    try:
+        p.stdin.write(personal()[:120])
+        p.stdin.flush()
+        code = p.wait(timeout=60)
+    finally:
+        p.kill()
+        p.stdin.close()
+        p.wait()
+    err = p.stderr.read()
+    assert code == 75 and b"Traceback" not in err and b"read deadline" in err, err
