@@ -234,8 +234,12 @@ def _shape_ok(schema: dict, values) -> bool:
             ok = type(v) is bool
         elif kind in ("int", "duration"):
             ok = type(v) is int and v >= 0
-        else:  # float
+        elif kind == "float":
             ok = type(v) is float and v == v and v not in (float("inf"), float("-inf"))
+        elif kind == "list":
+            ok = type(v) is list and all(type(i) is str for i in v)
+        else:  # a kind this check does not know: tests/test_config_cache.py says which
+            ok = False
         if not ok:
             return False
     return bool(values.get("database", 1))

@@ -166,3 +166,36 @@ def test_deliver_with_a_damaged_cache_decides_and_rebuilds_it(agent):
     assert len(agent.replies()) == 6
     r = agent.run("vacation", "list")  # an admin command too: no traceback
     assert r.returncode == 0 and b"ana@example.com" in r.stdout, r.stderr
+
+
+def test_every_validated_config_has_the_shape_the_cache_accepts(tmp_path):
+    """A kind of key the shape check does not know would make every cached config a miss
+    (a silent TOML parse per message): the defaults and a file setting every key must pass."""
+    assert config._shape_ok(config.SCHEMA, config._finish(config._defaults(config.SCHEMA), "d"))
+
+    def every_key(schema: dict, prefix: str = "") -> "list[str]":
+        lines, tables = [], []
+        for key, spec in schema.items():
+            if isinstance(spec, dict):
+                tables.append((key, spec))
+            elif key != "database":
+                lines.append(f"{key} = {_toml_value(spec[1], spec[0])}")
+        out = ([f"[{prefix[:-1]}]"] if prefix else []) + lines
+        for key, spec in tables:
+            out += every_key(spec, prefix + key + ".")
+        return out
+
+    text = 'database = "/x/db.sqlite3"\n' + "\n".join(every_key(config.SCHEMA)) + "\n"
+    assert config._shape_ok(config.SCHEMA, config.parse_toml_text(text, "every-key.toml"))
+
+
+def _toml_value(default, kind) -> str:
+    if kind == "path" or default is None:
+        return config.toml_string(default or "/srv/x")
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    if isinstance(default, (int, float)):
+        return repr(default if default else 1)
+    if isinstance(default, list):
+        return "[" + ", ".join(config.toml_string(v) for v in default) + "]"
+    return config.toml_string(default)
