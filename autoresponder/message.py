@@ -51,10 +51,19 @@ def _deadline_reader(stream, timeout: "float | None"):
     read = getattr(stream, "read1", None) or stream.read
     deadline = time.monotonic() + timeout
     got = [0]
+    if hasattr(select, "poll"):  # no FD_SETSIZE limit on the descriptor's number
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+
+        def ready(left: float) -> bool:
+            return bool(poller.poll(int(left * 1000) + 1))
+    else:
+        def ready(left: float) -> bool:
+            return bool(select.select([fd], [], [], left)[0])
 
     def read_by_deadline(n: int) -> bytes:
         left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
+        if left <= 0 or not ready(left):
             raise ReadTimeout(timeout, got[0])
         chunk = read(n)
         got[0] += len(chunk)
