@@ -8,9 +8,11 @@ billion characters (``{{ 'x' * 10**9 }}``) or ten billion turns of nested loops,
 - size: ``*``, ``+``, ``%`` and ``**`` are intercepted and refused when their result would be
   over ``render_max_chars`` (characters, or items of a list); so are the string methods and
   filters that multiply text (``ljust``/``rjust``/``center``/``zfill``/``expandtabs``/
-  ``replace``/``join``/``format``; ``|center``, ``|indent``, ``|wordwrap``, ``|join``,
-  ``|replace``, ``|format``), any call with an argument over the limit (a macro recursing on
-  doubled strings) and a ``namespace`` attribute over it. ``lipsum`` is not offered.
+  ``replace``/``join``/``translate``/``format``; ``|center``, ``|indent``, ``|wordwrap``,
+  ``|join``, ``|replace``, ``|format``, ``|batch``, ``|tojson``), any call with an argument
+  over the limit (a macro recursing on doubled strings), a list, dict or set grown in place
+  past it, ``~`` and ``{% set %}`` values and ``namespace`` attributes over it. ``lipsum`` is
+  not offered.
 - output: the template is rendered chunk by chunk and stops past ``render_max_chars``.
 - time: every ``for`` loop and every output chunk checks the deadline (``render_timeout``);
   in the main thread a SIGALRM timer also interrupts work that yields nothing.
@@ -219,6 +221,15 @@ class BoundedEnvironment(SandboxedEnvironment):
             if name == "join" and args:
                 args = (list(args[0]),) + args[1:]
             __self._check_str_method(owner, name, args, kwargs)
+        elif isinstance(owner, (list, dict, set)):  # growing a container in place
+            name = getattr(__obj, "__name__", "")
+            if name in ("extend", "update") and args and not hasattr(args[0], "__len__"):
+                args = (list(args[0]),) + args[1:]  # a generator is read once, here
+            if name in ("append", "insert", "add", "setdefault"):
+                __self.refuse(f"{type(owner).__name__}.{name}()", len(owner) + 1)
+            elif name in ("extend", "update"):
+                __self.refuse(f"{type(owner).__name__}.{name}()", len(owner) + sum(
+                    len(a) if hasattr(a, "__len__") else 0 for a in (*args, kwargs)))
         return super().call(__context, __obj, *args, **kwargs)
 
     def _check_str_method(self, s: str, name: str, args, kwargs) -> None:
@@ -233,6 +244,9 @@ class BoundedEnvironment(SandboxedEnvironment):
         elif name == "join" and args:
             items = args[0]
             self.refuse(what, sum(_weight(i) for i in items) + len(s) * len(items))
+        elif name == "translate" and args and isinstance(args[0], dict):
+            longest = max((len(v) for v in args[0].values() if isinstance(v, str)), default=1)
+            self.refuse(what, len(s) * max(1, longest))
         elif name in ("format", "format_map"):  # Jinja2 < 3.1.5 calls the method itself
             self._check_format(s, args, kwargs)
 
@@ -358,6 +372,9 @@ _FILTER_SIZES = {
     "wordwrap": _wrapped_size,
     "replace": lambda s, old, new, count=None, *_, **__: _replaced_size(s, old, new, count),
     "format": _percent_size,
+    "batch": lambda value, linecount, fill_with=None, *_, **__:
+        _weight(value) + (_int(linecount) if fill_with is not None else 0),
+    "tojson": lambda value, indent=None, *_, **__: _int(indent),
 }
 
 

@@ -47,6 +47,16 @@ HUGE = {
     "filter-join": "{{ range(100000)|join('x' * 100000) }}",
     "filter-join-generator": "{{ range(100000)|map('string')|join('-' * 1000) }}",
     "filter-format": "{{ '%1000000000s'|format('x') }}",
+    "str-translate": "{{ ('x' * 100000).translate({120: 'y' * 100000}) }}",
+    "filter-batch": "{{ [1]|batch(10**9, 'x')|list|length }}",
+    "filter-tojson": "{{ [1]|tojson(indent=10**9) }}",
+    "list-extend": "{% set ns = namespace(l=[]) %}{% for i in range(100) %}"
+                   "{{ ns.l.extend(range(100000)) }}{% endfor %}",
+    "list-extend-generator": "{% set ns = namespace(l=[]) %}{% for i in range(100) %}"
+                             "{{ ns.l.extend(range(100000)|map('string')) }}{% endfor %}",
+    "dict-update": "{% set ns = namespace(d={}) %}{% for i in range(100) %}"
+                   "{{ ns.d.update(dict.fromkeys(range(i * 100000, (i + 1) * 100000))) }}"
+                   "{% endfor %}",
     "output": "{% for i in range(100000) %}{{ 'x' * 1000 }}{% endfor %}",
     "output-one-value": "{{ 'x' * 900000 }}{{ 'y' * 900000 }}",
 }
@@ -58,9 +68,18 @@ def env():
 
 
 @pytest.mark.parametrize("name", sorted(HUGE))
-def test_huge_values_are_refused(env, name):
+def test_huge_values_are_refused(name):
+    env = BoundedEnvironment(timeout=60)  # the size checks refuse, not the clock
     with pytest.raises(OverLimit, match="render_max_chars|bits"):
         render_text(env, env.from_string(HUGE[name]), {})
+
+
+def test_growing_a_list_item_by_item_is_bounded(env):
+    """A million calls take about as long as the deadline: one bound or the other stops it."""
+    src = ("{% set l = [] %}{% for i in range(100000) %}{% for j in range(100) %}"
+           "{{ l.append(j) }}{% endfor %}{% endfor %}")
+    with pytest.raises(OverLimit, match="render_max_chars|render time limit"):
+        render_text(env, env.from_string(src), {})
 
 
 def test_lipsum_is_not_offered(env):
