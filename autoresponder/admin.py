@@ -75,7 +75,8 @@ def add_commands(sub) -> None:
     tc.set_defaults(func=template_check)
     tp = ts.add_parser("preview", help="print the exact reply an account would send")
     tp.add_argument("address")
-    tp.add_argument("--sender", default="sender@example.org")
+    tp.add_argument("--sender", help="the envelope sender to answer (default: the message's "
+                                     "Return-Path, else its From, else a sample address)")
     tp.set_defaults(func=template_preview)
 
     d = sub.add_parser("demo", help="quick start: enable an example vacation and deliver "
@@ -348,11 +349,14 @@ def template_preview(args, config) -> int:
         store.close()
         return _fail(f"{address} has no vacation set up")
     if sys.stdin is not None and not sys.stdin.isatty():
-        message = read_message(sys.stdin.buffer)
+        message = read_message(sys.stdin.buffer, config.read_timeout)
     else:
         message = from_bytes(b"From: sender@example.org\nTo: " + address.encode() +
                              b"\nSubject: Hello\nMessage-ID: <preview@example.org>\n\nHi\n")
-    sender = addresses.normalize(args.sender) or "sender@example.org"
+    sender, origin = _preview_sender(args.sender, message)
+    if not addresses.normalize(sender):
+        store.close()
+        return _fail(f"--sender {sender!r} is not a mail address")
     env = Envelope(sender, address, "", config.autoreply_domain, config.recipient_delimiter)
     try:
         # the line's own render step: the reply delivery would send, whatever the rules say
@@ -361,32 +365,118 @@ def template_preview(args, config) -> int:
         return _fail(f"the reply template failed: {e}")
     finally:
         store.close()
-    print(f"# envelope: MAIL FROM:<{r.mail_from}> RCPT TO:<{r.rcpt}>")
+    print(f"# envelope: MAIL FROM:<{r.mail_from}> RCPT TO:<{r.rcpt}> (sender: {origin})")
     sys.stdout.write(r.data.decode("utf-8", "replace").replace("\r\n", "\n"))
     return exits.OK
 
 
+def _preview_sender(given: "str | None", message) -> "tuple[str, str]":
+    """(sender, where it came from) for a preview: --sender, else the message's Return-Path
+    (the envelope it was delivered with), else the address in its From, else a sample."""
+    from autoresponder import addresses
+
+    if given is not None:
+        return given, "--sender"
+    rp = (message.get("return-path") or "").strip()
+    if addresses.normalize(rp):
+        return rp, "the message's Return-Path"
+    from email.utils import getaddresses
+
+    for _, addr in getaddresses(message.get_all("from")):
+        if addresses.normalize(addr):
+            return addr, "the message's From"
+    return "sender@example.org", "a sample address"
+
+
+# What `demo` makes in its directory: the marker that says the directory is the demo's, its
+# config, its database (with SQLite's companions) and the outbox of the file transport.
+_DEMO_MARK = ".autoresponder-demo"
+_DEMO_DB = ("demo.sqlite3", "demo.sqlite3-wal", "demo.sqlite3-shm", "demo.sqlite3-journal")
+_DEMO_NAMES = {_DEMO_MARK, "demo.toml", "outbox", *_DEMO_DB}
+
+
+def _demo_dir(base: str) -> "str | None":
+    """Make base the demo's directory, or say why not (None: ready). A new or empty directory
+    becomes the demo's (the marker file says so); a non-empty one must carry the marker or
+    hold nothing but what an earlier demo writes, else it is refused: the demo never removes
+    anything it did not make."""
+    try:
+        names = os.listdir(base)
+    except FileNotFoundError:
+        try:
+            os.makedirs(base, 0o755)
+        except OSError as e:
+            return f"--dir {base}: cannot create it: {e.strerror}"
+        names = []
+    except OSError as e:
+        return f"--dir {base}: {e.strerror}"
+    if names and _DEMO_MARK not in names and not _earlier_demo(base, names):
+        return (f"{base} is not empty and was not made by `autoresponder demo`; name a new "
+                f"or empty directory with --dir (nothing was changed)")
+    for name in _DEMO_DB:
+        p = os.path.join(base, name)
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            return f"{p}: {e.strerror}"
+        import stat
+
+        if not stat.S_ISREG(st.st_mode):
+            return f"{p} is not a file the demo made; remove it yourself or pick another --dir"
+    if _DEMO_MARK not in names:
+        with open(os.path.join(base, _DEMO_MARK), "w", encoding="utf-8") as f:
+            f.write("made by `autoresponder demo`, which removes only its own database here\n")
+    return None
+
+
+def _earlier_demo(base: str, names: "list[str]") -> bool:
+    """A directory from a demo of an earlier release (no marker): only the demo's names, and
+    an outbox holding only reply files."""
+    if not set(names) <= _DEMO_NAMES:
+        return False
+    outbox = os.path.join(base, "outbox")
+    if not os.path.lexists(outbox):
+        return True
+    if os.path.islink(outbox) or not os.path.isdir(outbox):
+        return False
+    return all(n.endswith(".eml") for n in os.listdir(outbox))
+
+
 def demo(args, config) -> int:
     """Runs the real delivery path on the shipped example, with a file transport."""
-    import glob
-
     from autoresponder import config as config_mod
     from autoresponder.deliver import main as deliver_main
     from autoresponder.resources import data_path
 
-    import shutil
-
-    base = args.dir or os.path.join(os.path.dirname(config.database), "demo")
-    os.makedirs(base, exist_ok=True)
-    for old in ("demo.sqlite3", "demo.sqlite3-wal", "demo.sqlite3-shm", "outbox"):
-        p = os.path.join(base, old)  # the demo starts afresh each time, so it always replies
-        shutil.rmtree(p) if os.path.isdir(p) else (os.path.exists(p) and os.unlink(p))
+    base = os.path.abspath(args.dir or os.path.join(os.path.dirname(config.database), "demo"))
+    why = _demo_dir(base)
+    if why:
+        return _fail(why)
+    for old in _DEMO_DB:  # the demo starts afresh each time, so it always replies
+        try:
+            os.unlink(os.path.join(base, old))  # checked above: the demo's own plain files
+        except FileNotFoundError:
+            pass
     cfg_path = os.path.join(base, "demo.toml")
-    with open(cfg_path, "w", encoding="utf-8") as f:
-        f.write(f'database = "{os.path.join(base, "demo.sqlite3")}"\n'
-                f'[log]\ntarget = "stderr"\n'
-                f'[transport]\nkind = "file"\npath = "{os.path.join(base, "outbox")}"\n')
-    demo_cfg = config_mod.load(cfg_path)
+    try:
+        text = (f'database = {config_mod.toml_string(os.path.join(base, "demo.sqlite3"))}\n'
+                f'[log]\ntarget = "stderr"\n[transport]\nkind = "file"\n'
+                f'path = {config_mod.toml_string(os.path.join(base, "outbox"))}\n')
+    except ValueError as e:
+        return _fail(f"--dir: {e}")
+    tmp = f"{cfg_path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, cfg_path)  # replaces a link of that name, never writes through it
+    except OSError as e:
+        return _fail(f"{cfg_path}: cannot write the demo's config: {e.strerror}")
+    try:
+        demo_cfg = config_mod.load(cfg_path)
+    except config_mod.ConfigError as e:
+        return _fail(f"the demo's config: {e}", exits.CONFIG)
     example = data_path("examples") if os.path.isdir(data_path("examples")) else None
     sample = os.path.join(example, "personal.eml") if example else None
     if not sample or not os.path.exists(sample):
@@ -399,7 +489,8 @@ def demo(args, config) -> int:
     print(f"# demo config: {cfg_path}")
     print("# vacation enabled for ana@example.com; delivering the example message twice "
           "(log lines go to stderr):\n", flush=True)
-    before = set(glob.glob(os.path.join(base, "outbox", "*.eml")))
+    outbox = os.path.join(base, "outbox")
+    before = _reply_files(outbox)
     for attempt in (1, 2):
         with open(sample, "rb") as f:
             saved = sys.stdin
@@ -410,13 +501,21 @@ def demo(args, config) -> int:
             finally:
                 sys.stdin = saved
         print(f"# delivery {attempt}: exit {code}", flush=True)
-    new = sorted(set(glob.glob(os.path.join(base, "outbox", "*.eml"))) - before)
-    print(f"\n# {len(new)} new reply file(s) in {os.path.join(base, 'outbox')}")
+    new = sorted(_reply_files(outbox) - before)
+    print(f"\n# {len(new)} new reply file(s) in {outbox}")
     for path in new:
         print(f"# {path}:\n")
         with open(path, "rb") as f:
             print(f.read().decode("ascii", "replace").replace("\r\n", "\n"))
     return exits.OK
+
+
+def _reply_files(outbox: str) -> "set[str]":
+    """The .eml files in the outbox (listed, not globbed: the path may hold [ or *)."""
+    try:
+        return {os.path.join(outbox, n) for n in os.listdir(outbox) if n.endswith(".eml")}
+    except OSError:
+        return set()
 
 
 class _BinaryStdin:

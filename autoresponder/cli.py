@@ -23,7 +23,10 @@ def main(argv: "list[str] | None" = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     config_path, rest = _split_global(argv)
-    if rest and rest[0] == "deliver" and "-h" not in rest and "--help" not in rest:
+    # `deliver` goes to argparse only for `deliver --help` alone: any other argv, with a -h
+    # or --help anywhere in it, is the MTA's and gets deliver's bad-arguments path (stdin
+    # drained, 75 under Postfix, else 78), never argparse's exit 2.
+    if rest and rest[0] == "deliver" and rest[1:] not in (["-h"], ["--help"]):
         from autoresponder.relay import maybe_relay  # `--via`: hand over to `serve`
 
         code, argv_rest = maybe_relay(rest[1:], config_path)
@@ -103,7 +106,12 @@ def _admin(argv: "list[str]") -> int:
     except BrokenPipeError:
         return exits.OK
     except Exception as e:  # an unusable database file: one line, not a traceback
+        from autoresponder.message import ReadTimeout
         from autoresponder.store.base import StoreError
+
+        if isinstance(e, ReadTimeout):  # explain / template preview on a stalled stdin
+            print(f"autoresponder: {e}", file=sys.stderr)
+            return exits.TEMPFAIL
 
         if isinstance(e, StoreError):
             print(f"autoresponder: database {cfg.database}: {e.reason}", file=sys.stderr)

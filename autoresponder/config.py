@@ -5,8 +5,10 @@ Where it comes from: ``--config FILE``, else ``$AUTORESPONDER_CONFIG``, else
 
 Parsing TOML means importing tomllib, which (with ``re``, ``typing`` and ``datetime`` behind
 it) costs more than the whole skip path may. Postfix starts one process per message, so the
-validated result is cached with ``marshal`` in a private per-user directory and reused while
-the file's identity (inode, size, mtime) is unchanged; see ``_cache_path``.
+validated result is cached with ``marshal`` in a private per-user directory, one file per
+config file, and reused only while the config file holds exactly the bytes it was made from
+(compared in full: any edit is seen, whatever it does to size, mtime or ctime) and the cache
+passes a check of its shape (a damaged file is ignored and rebuilt); see ``_cache_path``.
 """
 
 import os
@@ -14,7 +16,7 @@ import os
 from autoresponder.durations import DurationError, parse_duration
 
 DEFAULT_PATH = "/etc/autoresponder/autoresponder.toml"
-_CACHE_VERSION = 4  # 4: a relative database path is resolved against the config file
+_CACHE_VERSION = 5  # 5: relative database paths resolved; the shape-checked cache
 
 
 class ConfigError(Exception):
@@ -34,12 +36,18 @@ def _default_database() -> str:
 SCHEMA: dict = {
     "database": ("path", None, "SQLite file for accounts and the reply ledger"),
     "templates": ("path", "", "directory of Jinja2 reply templates (bundled ones if empty)"),
+    "render_timeout": ("duration", 5, "longest a template may take to render (then: "
+                       "template-error); more than 0"),
+    "render_max_chars": ("int", 1_000_000, "most characters a template may render, and the "
+                         "largest value it may make; more than 0"),
     "timezone": ("str", "UTC", "IANA zone in which dates are read and shown"),
     "language": (("en", "pt"), "en", "reply language when neither account nor message says"),
     "dayfirst": ("bool", True, "read 01/02/2026 as 1 February (Portuguese habit)"),
     "interval": ("duration", 86400, "default window: one reply per sender per account"),
     "lease": ("duration", 300, "how long a pending claim blocks others before it expires"),
     "busy_timeout": ("duration", 10, "how long to wait for a locked database before 75"),
+    "read_timeout": ("duration", 600, "deliver defers (75) a message whose input has not "
+                     "ended after this long (a stalled writer); more than 0"),
     "envelope_sender": ("str", "null",
                         '"null" (<>), "account", or an address for the replies\' MAIL FROM'),
     "recipient_delimiter": ("str", "+", "characters that start a +detail in a local part"),
@@ -209,17 +217,7 @@ def _finish(values: dict, where: str) -> dict:
             values["database"] = database_location(values["database"], where)
         except ValueError as e:
             raise ConfigError(f"{where}: key 'database': {e}") from None
-    env = values["envelope_sender"]
-    if env not in ("null", "account") and ("@" not in env or env.startswith("@")):
-        raise ConfigError(f"{where}: key 'envelope_sender': expected \"null\", \"account\" "
-                          f"or an address, got {env!r}")
-    t = values["transport"]
-    if t["kind"] == "file" and not t["path"]:
-        raise ConfigError(f"{where}: key 'transport.path': expected a directory for "
-                          f"kind = \"file\", got nothing")
-    if not 0 < t["port"] < 65536:
-        raise ConfigError(f"{where}: key 'transport.port': expected a port from 1 to 65535, "
-                          f"got {t['port']!r}")
+    _cross_check(values, where)
     if values["timezone"] not in ("UTC", "utc"):
         from dateutil import tz
 
@@ -227,10 +225,85 @@ def _finish(values: dict, where: str) -> dict:
             raise ConfigError(f"{where}: key 'timezone': expected an IANA time zone such as "
                               f"\"Europe/Lisbon\", got {values['timezone']!r}")
     _finish_serve(values, where)
+    return values
+
+
+def _cross_check(values: dict, where: str) -> None:
+    """The checks between keys that need no import (also run on a cached config)."""
+    env = values["envelope_sender"]
+    if env not in ("null", "account") and ("@" not in env or env.startswith("@")):
+        raise ConfigError(f"{where}: key 'envelope_sender': expected \"null\", \"account\" "
+                          f"or an address, got {env!r}")
+    for key in ("read_timeout", "render_timeout"):
+        if values[key] <= 0:
+            raise ConfigError(f"{where}: key '{key}': expected a duration of at least 1s, "
+                              f"got {values[key]!r}")
+    if values["render_max_chars"] <= 0:
+        raise ConfigError(f"{where}: key 'render_max_chars': expected a number of characters "
+                          f"above 0, got {values['render_max_chars']!r}")
+    t = values["transport"]
+    if t["kind"] == "file" and not t["path"]:
+        raise ConfigError(f"{where}: key 'transport.path': expected a directory for "
+                          f"kind = \"file\", got nothing")
+    if not 0 < t["port"] < 65536:
+        raise ConfigError(f"{where}: key 'transport.port': expected a port from 1 to 65535, "
+                          f"got {t['port']!r}")
     if values["log"]["target"] == "file" and not values["log"]["path"]:
         raise ConfigError(f"{where}: key 'log.path': expected a file for target = \"file\", "
                           f"got nothing")
-    return values
+
+
+def _shape_ok(schema: dict, values) -> bool:
+    """Does values have exactly the keys and types validation produces? (For a cached
+    config: a damaged or foreign cache file must never reach the delivery code.)"""
+    if type(values) is not dict or values.keys() != schema.keys():
+        return False
+    for key, spec in schema.items():
+        v = values[key]
+        if isinstance(spec, dict):
+            if not _shape_ok(spec, v):
+                return False
+            continue
+        kind = spec[0]
+        if isinstance(kind, tuple):
+            ok = type(v) is str and v in kind
+        elif kind in ("str", "path"):
+            ok = type(v) is str
+        elif kind == "bool":
+            ok = type(v) is bool
+        elif kind in ("int", "duration"):
+            ok = type(v) is int and v >= 0
+        elif kind == "float":
+            ok = type(v) is float and v == v and v not in (float("inf"), float("-inf"))
+        elif kind == "list":
+            ok = type(v) is list and all(type(i) is str for i in v)
+        else:  # a kind this check does not know: tests/test_config_cache.py says which
+            ok = False
+        if not ok:
+            return False
+    return bool(values.get("database", 1))
+
+
+_TOML_SHORT = {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"',
+               0x5C: "\\\\"}
+
+
+def toml_string(value: str) -> str:
+    """value as a TOML basic string, for configs the agent writes (``demo``): quotes,
+    backslashes and control characters escaped, so the file means exactly value. ValueError
+    for text TOML cannot hold (lone surrogates: a path that is not valid UTF-8)."""
+    out = []
+    for ch in value:
+        c = ord(ch)
+        if c in _TOML_SHORT:
+            out.append(_TOML_SHORT[c])
+        elif c < 0x20 or c == 0x7F:
+            out.append(f"\\u{c:04X}")
+        elif 0xD800 <= c <= 0xDFFF:
+            raise ValueError(f"{value!r} is not valid UTF-8 text, which TOML cannot hold")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 def _finish_serve(values: dict, where: str) -> None:
@@ -289,8 +362,8 @@ def _database(data: dict, where: str) -> None:
         raise ConfigError(f"{where}: {e}") from None
 
 
-def _cache_path(path: str, st) -> "str | None":
-    """A private cache file for this config file, or None if no safe place exists.
+def _cache_path(path: str) -> "str | None":
+    """The private cache file for this config file, or None if no safe place exists.
 
     The directory is ``$AUTORESPONDER_CACHE_DIR`` or ``/var/tmp/autoresponder-<uid>``; it must
     be a real directory owned by us and closed to others, or the cache is not used at all.
@@ -309,8 +382,45 @@ def _cache_path(path: str, st) -> "str | None":
 
     if not _stat.S_ISDIR(ds.st_mode) or ds.st_uid != uid or ds.st_mode & 0o077:
         return None
-    name = os.path.abspath(path).replace("%", "%25").replace("/", "%2F")
-    return os.path.join(d, f"config-{name}.{st.st_ino}.{st.st_size}.{st.st_mtime_ns}.marshal")
+    return os.path.join(d, f"{_cache_prefix(path)}.marshal")
+
+
+def _cache_prefix(path: str) -> str:
+    """``config-`` and the config file's absolute path, escaped into one file name (a long
+    path is cut and completed with its checksum, so names stay under NAME_MAX)."""
+    full = os.path.abspath(path)
+    name = full.replace("%", "%25").replace("/", "%2F")
+    if len(name) > 180:
+        import zlib
+
+        name = f"{name[:160]}~{zlib.crc32(full.encode('utf-8', 'surrogateescape')):08x}"
+    return f"config-{name}"
+
+
+def _context() -> tuple:
+    """What the validated values depend on besides the file: paths are expanded with $HOME,
+    the default database depends on the user and $XDG_STATE_HOME."""
+    return (os.geteuid(), os.environ.get("HOME"), os.environ.get("XDG_STATE_HOME"))
+
+
+def _read_cache(cache: str, path: str, raw: bytes) -> "dict | None":
+    """The cached values for exactly these config bytes, or None (missing, stale, written by
+    other code, or damaged in any way: then the caller parses the file again)."""
+    import marshal
+
+    try:
+        with open(cache, "rb") as f:
+            got = marshal.load(f)
+        if type(got) is not tuple or len(got) != 5:
+            return None
+        stamp, where, content, context, values = got
+        if stamp != _cache_stamp() or where != os.path.abspath(path) or content != raw \
+                or context != _context() or not _shape_ok(SCHEMA, values):
+            return None
+        _cross_check(values, path)
+        return values
+    except Exception:  # noqa: BLE001 - a damaged cache is a cache miss, never an error
+        return None
 
 
 def load(path: "str | None" = None) -> Config:
@@ -322,34 +432,20 @@ def load(path: "str | None" = None) -> Config:
         return cfg
     path = explicit or DEFAULT_PATH
     try:
-        st = os.stat(path)
+        with open(path, "rb") as f:
+            raw = f.read()
     except OSError as e:
         raise ConfigError(f"{path}: cannot read the config file: {e.strerror}") from None
-    cache = _cache_path(path, st)
-    values = None
-    if cache:
-        import marshal
-
-        try:
-            with open(cache, "rb") as f:
-                got = marshal.load(f)
-            if got[0] == _cache_stamp():
-                values = got[1]
-        except (OSError, EOFError, ValueError, TypeError, IndexError):
-            values = None
+    cache = _cache_path(path)
+    values = _read_cache(cache, path, raw) if cache else None
     if values is None:
-        try:
-            with open(path, "rb") as f:
-                raw = f.read()
-        except OSError as e:
-            raise ConfigError(f"{path}: cannot read the config file: {e.strerror}") from None
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ConfigError(f"{path}: not valid TOML: the file is not UTF-8") from None
         values = parse_toml_text(text, path)
         if cache:
-            _write_cache(cache, values)
+            _write_cache(cache, path, raw, values)
     cfg = Config(values)
     cfg.source = path
     return cfg
@@ -365,24 +461,47 @@ def _cache_stamp() -> str:
     return f"{_CACHE_VERSION}:{__version__}:{zlib.crc32(repr(SCHEMA).encode())}"
 
 
-def _write_cache(cache: str, values: dict) -> None:
+def _write_cache(cache: str, path: str, raw: bytes, values: dict) -> None:
+    """Write the cache atomically (0600, then rename) and drop this config's stale files."""
     import marshal
 
+    d = os.path.dirname(cache)
     tmp = f"{cache}.{os.getpid()}.tmp"
     try:
-        d = os.path.dirname(cache)
-        prefix = os.path.basename(cache).rsplit(".", 4)[0] + "."
-        for old in os.listdir(d):  # drop caches of earlier versions of this file
-            if old.startswith(prefix) and old.endswith(".marshal"):
-                try:
-                    os.unlink(os.path.join(d, old))
-                except OSError:
-                    pass
-        with open(tmp, "wb") as f:
-            marshal.dump((_cache_stamp(), values), f)
+        data = marshal.dumps((_cache_stamp(), os.path.abspath(path), raw, _context(), values))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
         os.replace(tmp, cache)
-    except OSError:
+    except (OSError, ValueError):
         try:
             os.unlink(tmp)
+        except OSError:
+            pass
+        return
+    _drop_stale(d, os.path.basename(cache))
+
+
+def _drop_stale(d: str, current: str) -> None:
+    """Remove this config's other cache files: those of earlier releases (named with the
+    file's inode, size and mtime) and temporary files a killed writer left behind."""
+    import time
+
+    prefix = current[:-len(".marshal")] + "."
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return
+    for name in names:
+        if name == current or not name.startswith(prefix):
+            continue
+        rest = name[len(prefix):].split(".")
+        old_key = len(rest) == 4 and rest[3] == "marshal" and all(p.isdigit() for p in rest[:3])
+        tmp = len(rest) == 3 and rest[0] == "marshal" and rest[1].isdigit() and rest[2] == "tmp"
+        try:
+            if old_key or (tmp and time.time() - os.lstat(os.path.join(d, name)).st_mtime > 60):
+                os.unlink(os.path.join(d, name))
         except OSError:
             pass

@@ -13,7 +13,6 @@ This module is on the per-message path: it imports nothing heavy at module level
 email package, smtplib and flufl.bounce load only on the paths that need them.
 """
 
-import sys
 import time
 
 from autoresponder import outcomes
@@ -21,6 +20,7 @@ from autoresponder.line import Line
 
 _OPTS = {"--sender": "sender", "-f": "sender", "--recipient": "recipient", "-r": "recipient",
          "--original-recipient": "original", "-o": "original"}
+_HELP = ("-h", "--help")  # help is `deliver --help` alone (cli.py); in an MTA's argv, an error
 
 
 class UsageError(Exception):
@@ -41,8 +41,9 @@ def parse_args(argv: "list[str]") -> dict:
         if name in _OPTS and name.startswith("--") and eq:
             out[_OPTS[name]] = value
         elif a in _OPTS:
-            if i + 1 >= len(argv):
-                raise UsageError(f"option {a} needs a value")
+            if i + 1 >= len(argv) or argv[i + 1] in _HELP:
+                raise UsageError(f"option {a} needs a value" +
+                                 (f", not {argv[i + 1]}" if i + 1 < len(argv) else ""))
             out[_OPTS[a]] = argv[i + 1]
             i += 1
         elif a.startswith("-") and a != "-":
@@ -91,7 +92,7 @@ def main(argv: "list[str]", config_path: "str | None") -> int:
 def _deliver(argv: "list[str]", config_path: "str | None") -> int:
     from autoresponder import config as config_mod
     from autoresponder.logs import Log, stderr_line
-    from autoresponder.message import read_message
+    from autoresponder.message import ReadTimeout, read_message
 
     try:
         args = parse_args(argv)
@@ -112,8 +113,18 @@ def _deliver(argv: "list[str]", config_path: "str | None") -> int:
         if relayed is not None:
             return relayed
     log = Log(config)
-    message = read_message()
     from autoresponder.envelope import from_args
+
+    try:
+        message = read_message(timeout=config.read_timeout)
+    except ReadTimeout as e:  # a writer that never ends the message: let the MTA retry
+        from autoresponder.decision import skip
+        from autoresponder.line import log_fields
+
+        envelope = from_args(args["sender"], args["recipient"], args["original"], config)
+        log.write(log_fields(envelope, None, skip("tempfail", str(e))), "warning")
+        return outcomes.exit_code(outcomes.TEMPFAIL)
+
     envelope = from_args(args["sender"], args["recipient"], args["original"], config)
     store, transport = _OnFirstUse(_store, config), _OnFirstUse(_transport, config)
     try:
@@ -266,8 +277,6 @@ class _OnFirstUse:
 
 
 def _drain() -> None:
-    try:
-        while sys.stdin.buffer.read(65536):
-            pass
-    except (OSError, ValueError, AttributeError):
-        pass
+    from autoresponder.message import drain
+
+    drain()

@@ -34,7 +34,7 @@ def run(args, config) -> int:
         except DateError as e:
             print(f"autoresponder: --at: {e}", file=sys.stderr)
             return Exit.USAGE
-    message = read_message(sys.stdin.buffer)
+    message = read_message(sys.stdin.buffer, config.read_timeout)
     sender = args.sender
     if sender is None and "SENDER" not in os.environ and "RECIPIENT" not in os.environ:
         # A saved message on a terminal: its Return-Path is the envelope it was delivered
@@ -74,27 +74,32 @@ def run(args, config) -> int:
         out["notice"] = notice
     if result.reply is not None and result.outcome is outcomes.REPLY:
         out["reply"] = _reply_view(result.reply)
+    from autoresponder.logs import escape_controls, escape_json_controls
+
+    def say(text: str) -> None:  # header text must not drive the admin's terminal
+        print(escape_controls(text))
+
     if args.json:
-        print(json.dumps(out, ensure_ascii=False))
+        print(escape_json_controls(json.dumps(out, ensure_ascii=False)))
         return Exit.OK
-    print(f"decision: {out['decision']}")
-    print(f"rule:     {out['rule']}")
-    print(f"reason:   {out['reason']}")
-    print(f"outcome:  {out['outcome']} (exit {out['exit_code']})")
-    print(f"account:  {out['account'] or '-'}")
-    print(f"sender:   {out['sender'] or '<>'}")
+    say(f"decision: {out['decision']}")
+    say(f"rule:     {out['rule']}")
+    say(f"reason:   {out['reason']}")
+    say(f"outcome:  {out['outcome']} (exit {out['exit_code']})")
+    say(f"account:  {out['account'] or '-'}")
+    say(f"sender:   {out['sender'] or '<>'}")
     if notice:
-        print(f"notice:   {notice}")
-    print("checks:")
+        say(f"notice:   {notice}")
+    say("checks:")
     for c in trace:
         line = f"  {c['rule']:<24} {c['result']}"
         if c.get("reason"):
             line += f"  ({c['reason']})"
-        print(line)
+        say(line)
     if "reply" in out:
         r = out["reply"]
-        print(f"reply:    to {r['to']} from {r['from']} (envelope {r['envelope_from'] or '<>'})")
-        print(f"          subject {r['subject']!r}, language {r['language']}")
+        say(f"reply:    to {r['to']} from {r['from']} (envelope {r['envelope_from'] or '<>'})")
+        say(f"          subject {r['subject']!r}, language {r['language']}")
     return Exit.OK
 
 

@@ -9,9 +9,45 @@ import sys
 import time
 
 
+# Characters that must never reach a terminal, a log file or syslog raw: the C0 controls,
+# DEL, the C1 controls (U+0080-U+009F: CSI, OSC ... in 8-bit form), the Unicode line and
+# paragraph separators, and the bidirectional controls, which reorder what a reader sees
+# (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069).
+_CONTROLS = ([*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x061C, 0x200E, 0x200F,
+              0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+_SHORT = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
+_TEXT_TABLE: "dict[int, str] | None" = None
+_JSON_TABLE: "dict[int, str] | None" = None
+
+
+def escape_controls(text: str) -> str:
+    """Text with every control character written as an escape (``\\x1b``, ``\\u202e``,
+    ``\\n``), so a header value can neither drive the terminal of an admin reading a log or
+    ``explain`` nor reorder or split what they see. Everything else is left as it is."""
+    global _TEXT_TABLE
+    if text.isascii() and text.isprintable():  # the usual case, no table needed
+        return text
+    if _TEXT_TABLE is None:
+        _TEXT_TABLE = {c: _SHORT.get(c) or (f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}")
+                       for c in _CONTROLS}
+    return text.translate(_TEXT_TABLE)
+
+
+def escape_json_controls(text: str) -> str:
+    """A JSON document with the controls ``json.dumps(ensure_ascii=False)`` leaves raw (DEL,
+    C1, separators, bidi controls) written as ``\\uXXXX``: the same JSON value, safe to print.
+    Valid only for JSON text, where such characters can occur only inside strings."""
+    global _JSON_TABLE
+    if text.isascii() and text.isprintable():
+        return text
+    if _JSON_TABLE is None:
+        _JSON_TABLE = {c: f"\\u{c:04x}" for c in _CONTROLS if c >= 0x7F}
+    return text.translate(_JSON_TABLE)
+
+
 def _quote(value) -> str:
     s = "" if value is None else str(value)
-    s = s.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "\\r").replace("\n", "\\n")
+    s = escape_controls(s.replace("\\", "\\\\").replace('"', '\\"'))
     return f'"{s}"' if (not s or " " in s or "=" in s or '"' in s or "\\" in s) else s
 
 
@@ -59,7 +95,7 @@ def stderr_line(text: str) -> None:
     """For errors before the config is known. Never starts with a status code such as 5.7.1
     (Postfix would take it as the delivery status)."""
     try:
-        sys.stderr.write(f"autoresponder: {text}\n")
+        sys.stderr.write(f"autoresponder: {escape_controls(text)}\n")
         sys.stderr.flush()
     except OSError:
         pass

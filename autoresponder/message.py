@@ -7,13 +7,69 @@ paths that need a real MIME tree (the bounce scan, building a reply).
 Bounds (README, "Bad input"): at most ``HEADER_LIMIT`` bytes of header block and
 ``BODY_PREFIX`` bytes of body are kept; the rest of stdin is read and discarded so the MTA
 never sees a broken pipe, whatever the size.
+
+Reading has a deadline (``read_timeout`` in the config, ``READ_TIMEOUT`` by default): a writer
+that never closes stdin would otherwise hold the process, and the MTA's delivery slot, until
+the MTA's own limit kills it. Past the deadline the reader raises ``ReadTimeout``, which
+delivery turns into a deferral (75): the MTA retries the whole message later.
 """
 
 import sys
 
 HEADER_LIMIT = 256 * 1024
 BODY_PREFIX = 64 * 1024
+READ_TIMEOUT = 600  # seconds; longer than any sane MTA hand-off, shorter than Postfix's 1000 s
 _CHUNK = 65536
+
+
+class ReadTimeout(Exception):
+    """The input did not end before the read deadline: defer, never decide on half a message."""
+
+    def __init__(self, timeout: float, size: int):
+        super().__init__(f"stdin did not reach its end within the read deadline ({timeout:g} s, "
+                         f"read_timeout) after {size} bytes; the message is deferred")
+        self.timeout, self.size = timeout, size
+
+
+def _deadline_reader(stream, timeout: "float | None"):
+    """``read(n)`` on stream that waits at most until the deadline, in total, for each chunk.
+
+    On a stream with a file descriptor (stdin from an MTA: a pipe, a socket or a file) the
+    descriptor is polled with the time left and read with one ``read1`` (one system call:
+    never a wait for a full chunk from a slow writer); streams without one (``io.BytesIO``)
+    cannot block and are read directly. The stream must not have been read through its
+    buffer before (what is buffered is returned first, but the poll cannot see it)."""
+    if not timeout:
+        return stream.read
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return stream.read
+    import select
+    import time
+
+    read = getattr(stream, "read1", None) or stream.read
+    deadline = time.monotonic() + timeout
+    got = [0]
+    if hasattr(select, "poll"):  # no FD_SETSIZE limit on the descriptor's number
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+
+        def ready(left: float) -> bool:
+            return bool(poller.poll(int(left * 1000) + 1))
+    else:
+        def ready(left: float) -> bool:
+            return bool(select.select([fd], [], [], left)[0])
+
+    def read_by_deadline(n: int) -> bytes:
+        left = deadline - time.monotonic()
+        if left <= 0 or not ready(left):
+            raise ReadTimeout(timeout, got[0])
+        chunk = read(n)
+        got[0] += len(chunk)
+        return chunk
+
+    return read_by_deadline
 
 
 class Message:
@@ -58,15 +114,17 @@ def _split_head(data: bytes) -> "tuple[int, int]":
     return -1, -1
 
 
-def read_message(stream=None) -> Message:
-    """Read one message from a binary stream (stdin by default), keeping only what is bounded."""
+def read_message(stream=None, timeout: "float | None" = READ_TIMEOUT) -> Message:
+    """Read one message from a binary stream (stdin by default), keeping only what is bounded;
+    ReadTimeout if it has not ended within timeout seconds (None: no deadline)."""
     if stream is None:
         stream = sys.stdin.buffer
+    read = _deadline_reader(stream, timeout)
     buf = b""
     size = 0
     head_end = body_start = -1
     while True:
-        chunk = stream.read(_CHUNK)
+        chunk = read(_CHUNK)
         if not chunk:
             break
         size += len(chunk)
@@ -88,18 +146,29 @@ def read_message(stream=None) -> Message:
         header_block = buf[:head_end]
     body = buf[body_start:body_start + BODY_PREFIX]
     while len(body) < BODY_PREFIX:
-        chunk = stream.read(_CHUNK)
+        chunk = read(_CHUNK)
         if not chunk:
             break
         size += len(chunk)
         body += chunk
     body = body[:BODY_PREFIX]
     while True:  # drain: an MTA or Pigeonhole writing to us must never get EPIPE
-        chunk = stream.read(_CHUNK)
+        chunk = read(_CHUNK)
         if not chunk:
             break
         size += len(chunk)
     return Message(header_block, body, size)
+
+
+def drain(stream=None, timeout: "float | None" = READ_TIMEOUT) -> None:
+    """Read and discard the input to its end (a writer must never get EPIPE), giving up at the
+    deadline; for paths that answer without reading the message (bad arguments, bad config)."""
+    try:
+        read = _deadline_reader(sys.stdin.buffer if stream is None else stream, timeout)
+        while read(_CHUNK):
+            pass
+    except (ReadTimeout, OSError, ValueError, AttributeError):
+        pass
 
 
 def from_bytes(data: bytes) -> Message:

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta, timezone
 
 import jinja2
 import jinja2.meta
-from jinja2.sandbox import SandboxedEnvironment
 
 from autoresponder import dates
+from autoresponder.sandbox import (RENDER_MAX_CHARS, RENDER_MEMORY, RENDER_TIMEOUT,
+                                   BoundedEnvironment, OverLimit, render_text)
 from autoresponder.replytext import (  # noqa: F401 - re-exported
     LANGUAGES, Rendered, TemplateError, pick_language)
 from autoresponder.resources import template_dirs
@@ -39,14 +40,17 @@ _UNITS = {
 }
 
 
-def environment(config) -> SandboxedEnvironment:
-    """The sandboxed environment for this config, built once per config object: `serve`
-    keeps one config for many messages, so its compiled templates stay cached (edited
-    template files are still noticed: the loader checks their mtime)."""
+def environment(config) -> BoundedEnvironment:
+    """The sandbox every template renders in, with the config's bounds (sandbox.py), built
+    once per config object: `serve` keeps one config for many messages, so its compiled
+    templates stay cached (edited template files are still noticed: the loader checks their
+    mtime). Safe to share across threads: the render deadline is kept per thread."""
     env = getattr(config, "_jinja_environment", None)
     if env is not None:
         return env
-    env = SandboxedEnvironment(
+    env = BoundedEnvironment(
+        max_chars=getattr(config, "render_max_chars", RENDER_MAX_CHARS),
+        timeout=getattr(config, "render_timeout", RENDER_TIMEOUT),
         loader=jinja2.FileSystemLoader(template_dirs(config)),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",),
@@ -161,10 +165,15 @@ def render(config, account, language: str, context: dict, env=None) -> Rendered:
                             f"{', '.join(template_dirs(config))}")
     html_t = _load(env, name, language, "html")
     try:
-        module = text_t.make_module(context)
-        text = str(module).strip("\n") + "\n"
-        tpl_subject = getattr(module, "subject", None)
-        html = html_t.render(context) if html_t is not None else None
+        text, exported = render_text(env, text_t, context)
+        text = text.strip("\n") + "\n"
+        tpl_subject = exported.get("subject")
+        html = render_text(env, html_t, context)[0] if html_t is not None else None
+    except OverLimit as e:
+        raise TemplateError(f"{name}.{language}: {e}") from None
+    except MemoryError:
+        raise TemplateError(f"{name}.{language}: needs more memory than a rendering may use "
+                            f"({RENDER_MEMORY >> 20} MiB)") from None
     except jinja2.TemplateError as e:
         raise TemplateError(f"{name}.{language}: {type(e).__name__}: {e}") from None
     except Exception as e:  # a filter or helper blowing up is a template problem too

@@ -3,7 +3,8 @@
 Every template file is compiled, scanned for names the context does not provide (even in
 branches sample data would not take), and rendered in the sandbox with two sample contexts
 (an account with dates and a message, and one with neither), strictly: an unknown variable,
-a sandbox violation or a filter error fails the check.
+a sandbox violation, a filter error or a bound of the sandbox (render_timeout,
+render_max_chars) fails the check.
 """
 
 import sys
@@ -30,6 +31,7 @@ class _SampleAccount:
 def check(config, name: "str | None" = None) -> "list[tuple[str, str | None]]":
     """(template file, None if fine else the error) for each template checked."""
     from autoresponder import render
+    from autoresponder.sandbox import OverLimit, render_text
 
     env = render.environment(config)
     results = []
@@ -57,10 +59,14 @@ def check(config, name: "str | None" = None) -> "list[tuple[str, str | None]]":
             else:
                 acct = _SampleAccount(True, tname, lang)
                 ctx = render.build_context(config, acct, lang, "bob@example.org")
-                env.get_template(f"{tname}.{lang}.{ext}").render(ctx)
+                render_text(env, env.get_template(f"{tname}.{lang}.{ext}"), ctx)
             results.append((label, None))
         except render.TemplateError as e:
             results.append((label, str(e)))
+        except OverLimit as e:  # the bounds of sandbox.py (time, size)
+            results.append((label, str(e)))
+        except MemoryError:
+            results.append((label, "needs more memory than a rendering may use"))
         except Exception as e:  # jinja2 errors (syntax, sandbox, undefined) and I/O
             results.append((label, f"{type(e).__name__}: {e}"))
     return results
