@@ -1,4 +1,5 @@
-"""`sieve install` run as root in a home whose owner is hostile (security review, finding 1).
+"""`sieve install` run as root in a home whose owner is hostile (security review, finding 1),
+and how file-system failures are reported (finding 14).
 
 Real files, real processes: the homes belong to `nobody`, the racing user is a separate
 process running as `nobody`, the command line is the checkout's own, and the `sieve_before`
@@ -132,6 +133,25 @@ def test_a_root_owned_sieve_dir_or_active_link_in_the_home_is_refused(base, admi
     assert snapshot(home) == before
 
 
+@root_only
+def test_files_are_written_as_the_homes_owner(base, admin):
+    """The work runs as the owner: a sieve directory she made read-only stops root too, with
+    the path and the errno (finding 14: not a "database" error, not 78)."""
+    home = user_home(base)
+    (home / "sieve").mkdir(mode=0o500)
+    give(home / "sieve")
+    r = sieve(admin, "install", home)
+    assert r.returncode == 73, (r.stdout, r.stderr)
+    assert f"sieve install: {home}/sieve/.autoresponder-" in r.stderr
+    assert "Permission denied (EACCES)" in r.stderr and "database" not in r.stderr
+    os.chmod(home / "sieve", 0o700)
+    r = sieve(admin, "install", home)
+    assert r.returncode == 0, r.stderr
+    for p in (home / "sieve" / "autoresponder.sieve", home / ".dovecot.sieve"):
+        assert os.lstat(p).st_uid == NOBODY and os.lstat(p).st_gid == NOBODY
+    assert os.stat(home / "sieve" / "autoresponder.sieve").st_mode & 0o777 == 0o644
+
+
 RACER = r"""
 import os, sys, time
 sieve, secret, stop, count = sys.argv[1:5]
@@ -221,6 +241,24 @@ def test_an_install_refused_at_link_time_changes_nothing_for_the_same_uid(base, 
         r = sieve(admin, command, home)
         assert r.returncode == 65 and "outside the home" in r.stderr, (command, r.stderr)
     assert snapshot(global_dir) == before
+
+
+def test_sieve_dir_that_is_a_file_is_a_file_system_error(base, admin):
+    """Finding 14: an OSError is reported as what it is, naming the path and the errno, with
+    EX_CANTCREAT (73) for install/uninstall and EX_IOERR (74) for status; never the
+    "database" message nor 78."""
+    home = user_home(base)
+    (home / "sieve").write_text("not a directory\n")
+    (home / ".dovecot.sieve").write_bytes(USER_TEXT)
+    if os.geteuid() == 0:
+        give(home / "sieve", home / ".dovecot.sieve")
+    before = snapshot(home)
+    for command, code in (("install", 73), ("uninstall", 73), ("status", 74)):
+        r = sieve(admin, command, home)
+        assert r.returncode == code, (command, r.stdout, r.stderr)
+        last = r.stderr.strip().splitlines()[-1]
+        assert last == f"autoresponder: sieve {command}: {home}/sieve: Not a directory (ENOTDIR)"
+    assert snapshot(home) == before
 
 
 @root_only
