@@ -82,6 +82,21 @@ def _fail(text: str, code: int = exits.DATAERR) -> int:
     return code
 
 
+# A file-system failure is reported as one: the path, the errno's name and its text, with
+# sysexits' code for it. install/uninstall write the user's sieve files: EX_CANTCREAT (73);
+# status only reads them: EX_IOERR (74). Refusals (InstallError) stay EX_DATAERR (65).
+WRITING, READING = os.EX_CANTCREAT, os.EX_IOERR
+
+
+def _file_failure(command: str, e: OSError, code: int) -> int:
+    import errno
+
+    name = errno.errorcode.get(e.errno or 0, f"errno {e.errno}")
+    where = "" if e.filename is None else f"{e.filename}: " if e.filename2 is None else \
+        f"{e.filename} -> {e.filename2}: "
+    return _fail(f"sieve {command}: {where}{e.strerror or e} ({name})", code)
+
+
 def _login(args) -> str:
     user = args.user or args.address
     if not user:
@@ -179,6 +194,8 @@ def cmd_install(args, config) -> int:
         return exits.OK
     except InstallError as e:
         return _fail(str(e))
+    except OSError as e:
+        return _file_failure("install", e, WRITING)
 
 
 def cmd_uninstall(args, config) -> int:
@@ -193,6 +210,8 @@ def cmd_uninstall(args, config) -> int:
         return exits.OK
     except InstallError as e:
         return _fail(str(e))
+    except OSError as e:
+        return _file_failure("uninstall", e, WRITING)
 
 
 def cmd_status(args, config) -> int:
@@ -214,6 +233,8 @@ def cmd_status(args, config) -> int:
             store.close()
     except InstallError as e:
         return _fail(str(e))
+    except OSError as e:
+        return _file_failure("status", e, READING)
     if args.json:
         print(json.dumps(out, sort_keys=True))
         return exits.OK

@@ -7,7 +7,8 @@ for plain-file active scripts ``adopt_plain()`` / ``restore_plain(name)``.
 
 Never clobbering: when another script is active, ours includes it (``include :personal``) and
 remembers its name in its marker; ``uninstall`` re-activates exactly that one (or none), and
-leaves activation alone if someone activated something else since.
+leaves activation alone if someone activated something else since. A local active link is
+put back with its exact text, even one that pointed at a script that no longer exists.
 """
 
 from __future__ import annotations
@@ -42,18 +43,20 @@ def install(store, flavour: str, account: str, build: Builder,
             raise InstallError(f"the active script {name!r} was not written by autoresponder; "
                                f"use --name to pick another name")
         previous, previous_file = old.previous, old.previous_file
+        previous_link = old.previous_link
     else:
         existing = store.get(name) if name in store.names() else None
         if existing is not None and parse_state(existing) is None:
             raise InstallError(f"a script named {name!r} exists and was not written by "
                                f"autoresponder; use --name to pick another name")
         previous, previous_file = active, False
-        if active is None:
+        previous_link = store.active_link()
+        if active is None and previous_link is None:
             adopted = store.adopt_plain()
             if adopted is not None:
                 previous, previous_file = adopted, True
     state = State(flavour=flavour, account=account, previous=previous,
-                  previous_file=previous_file)
+                  previous_file=previous_file, previous_link=previous_link)
     text, warnings = build(state, store.seconds_ok())
     res.messages += [f"warning: {w}" for w in warnings]
     try:
@@ -87,12 +90,16 @@ def uninstall(store, name: str = SCRIPT_NAME) -> Result:
             store.restore_plain(state.previous)
             res.messages.append(f"restored the previous active file from {state.previous!r}")
         elif state.previous and state.previous in store.names():
-            store.activate(state.previous)
+            store.activate(state.previous, state.previous_link)
             res.messages.append(f"re-activated {state.previous!r}")
         elif state.previous:
             store.activate(None)
             res.messages.append(f"warning: the previous script {state.previous!r} is gone; "
                                 f"no script is active now")
+        elif state.previous_link:
+            store.activate(None, state.previous_link)
+            res.messages.append(f"put back the active link as it was ({state.previous_link}, "
+                                f"which names no existing script)")
         else:
             store.activate(None)
             res.messages.append("no script was active before; none is active now")

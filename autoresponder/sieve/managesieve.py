@@ -98,7 +98,10 @@ class ManageSieveStore:
         if not self.client.putscript(name, text):
             raise self._fail("PUTSCRIPT")
 
-    def activate(self, name: "str | None") -> None:
+    def active_link(self) -> None:
+        return None  # no links over ManageSieve: the server keeps its own layout
+
+    def activate(self, name: "str | None", link: "str | None" = None) -> None:
         if not self.client.setactive(name or ""):
             raise self._fail("SETACTIVE")
 

@@ -69,10 +69,14 @@ class State:
     previous_file: bool = False       # it was a plain file at the active path (local only)
     program: "str | None" = None      # execute flavour: the program named in sieve_execute_bin_dir
     version: int = 1
+    previous_link: "str | None" = None  # the active link's exact text before ours (local only)
 
     def comment(self) -> str:
+        d = asdict(self)
+        if d["previous_link"] is None:  # scripts written before it existed stay up to date
+            del d["previous_link"]
         # ensure_ascii: one line of ASCII whatever the names hold
-        return MARKER + json.dumps(asdict(self), sort_keys=True, ensure_ascii=True) + "\n"
+        return MARKER + json.dumps(d, sort_keys=True, ensure_ascii=True) + "\n"
 
 
 def parse_state(text: str) -> "State | None":
@@ -85,10 +89,15 @@ def parse_state(text: str) -> "State | None":
                              previous=d.get("previous"),
                              previous_file=bool(d.get("previous_file", False)),
                              program=d.get("program"),
-                             version=int(d.get("version", 1)))
+                             version=int(d.get("version", 1)),
+                             previous_link=_text_or_none(d.get("previous_link")))
             except (ValueError, KeyError, TypeError):
                 return None
     return None
+
+
+def _text_or_none(value) -> "str | None":
+    return value if isinstance(value, str) else None
 
 
 def _header(state: State) -> str:

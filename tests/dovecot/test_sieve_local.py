@@ -113,7 +113,7 @@ def test_failed_check_changes_nothing(home, monkeypatch):
     before = snapshot(home)
     s = store(home)
 
-    def refuse(script, binary):
+    def refuse(script, binary, fds=None):
         raise InstallError("sievec refused the script:\nline 1: error: nope")
     monkeypatch.setattr(s, "compile", refuse)
     with pytest.raises(InstallError, match="nope"):
@@ -130,3 +130,38 @@ def test_active_link_outside_the_sieve_dir_is_not_touched(home, tmp_path):
     with pytest.raises(InstallError, match="outside"):
         install(store(home), "execute", "ana@example.com", build)
     assert os.readlink(home / ".dovecot.sieve") == str(other)
+
+
+def test_a_dangling_active_link_is_put_back_by_uninstall(home):
+    """The active link named a script that no longer exists: ours does not include it (that
+    would not compile), and uninstall puts the link back exactly as it was."""
+    (home / "sieve").mkdir()
+    os.symlink("sieve/gone.sieve", home / ".dovecot.sieve")
+    before = snapshot(home)
+    install(store(home), "execute", "ana@example.com", build)
+    assert os.readlink(home / ".dovecot.sieve") == "sieve/autoresponder.sieve"
+    assert "include" not in (home / "sieve" / "autoresponder.sieve").read_text()
+    res = uninstall(store(home))
+    assert "put back the active link as it was" in " ".join(res.messages)
+    assert snapshot(home) == before
+
+
+def test_the_active_links_exact_text_comes_back(home):
+    (home / "sieve").mkdir()
+    (home / "sieve" / "mine.sieve").write_bytes(USER_SCRIPT)
+    os.symlink(str(home / "sieve" / "mine.sieve"), home / ".dovecot.sieve")  # absolute
+    before = snapshot(home)
+    install(store(home), "execute", "ana@example.com", build)
+    install(store(home), "execute", "ana@example.com", build)  # a second install keeps it
+    assert status(store(home), expected=build)["up_to_date"] is True
+    uninstall(store(home))
+    assert snapshot(home) == before
+
+
+def test_markers_without_a_link_stay_up_to_date(home):
+    """Scripts written before the link was remembered still count as current."""
+    (home / ".dovecot.sieve").write_bytes(USER_SCRIPT)
+    install(store(home), "execute", "ana@example.com", build)
+    text = (home / "sieve" / "autoresponder.sieve").read_text()
+    assert "previous_link" not in text
+    assert status(store(home), expected=build)["up_to_date"] is True
