@@ -118,10 +118,16 @@ class Occurrence:
         """A stable name for this stretch, for the reply's handle: the item's key for a dated
         absence; the window's key plus the occurrence's wall-clock start for a window (stable
         across tz database updates, which may move instants but not wall-clock times)."""
-        key = self.item.key or self.item.describe()
+        key = self.series_key
         if isinstance(self.item, Window):
             return f"{key}@{self.start.isoformat(timespec='minutes')}"
         return key
+
+    @property
+    def series_key(self) -> str:
+        """The item this stretch belongs to (the same for every occurrence of a window): what a
+        per-sender floor across occurrences (one reply per 24 h) is kept for."""
+        return self.item.key or self.item.describe()
 
     def _rank(self) -> tuple:
         kind = 0 if isinstance(self.item, Absence) else 1

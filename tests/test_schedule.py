@@ -406,6 +406,7 @@ def test_each_weekly_occurrence_has_its_own_handle_key():
     tue = sched.in_force(utc(2027, 1, 5, 12, 10))
     assert mon.handle_key == mon_later.handle_key == "lunch@2027-01-04T12:00"
     assert tue.handle_key == "lunch@2027-01-05T12:00"
+    assert mon.series_key == tue.series_key == "lunch"
     weekend = Schedule("UTC", [parse_window("Sat-Sun", key="w")])
     assert weekend.in_force(utc(2027, 1, 9, 1)).handle_key == \
         weekend.in_force(utc(2027, 1, 10, 23)).handle_key  # Sat and Sun: one weekend
