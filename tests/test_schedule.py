@@ -629,3 +629,34 @@ def test_parse_wall():
     assert parse_wall("2027-06-30", end=True) == datetime(2027, 7, 1)  # the 30th included
     with pytest.raises(ScheduleError, match="expected a date such as 2027-06-30"):
         parse_wall("next week")
+
+
+WORDS = ["Mon", "sex", "Sáb", "-", "–", ",", "14:00", "9h30", "2pm", "24:00", "until", "até",
+         "from", "2027-06-30", "30/06/2027", "every", "todas", "as", "a", "to", "daily", "x",
+         "2027-02-30", "25:00", "sexta-feira", ".", "h"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=60),
+                 st.lists(st.sampled_from(WORDS), max_size=8).map(" ".join)))
+def test_any_text_is_a_window_or_a_clear_error(text):
+    try:
+        w = parse_window(text)
+    except ScheduleError as e:
+        assert str(e).startswith(("cannot read", "a window is at most", "'"))
+    else:
+        assert parse_window(format_window(w)) == w
+
+
+def test_importing_loads_nothing_heavy():
+    """Callers import these modules lazily; even then they pull in only datetime."""
+    import subprocess
+    import sys
+
+    code = ("import sys; before = set(sys.modules); "
+            "import autoresponder.schedule, autoresponder.audience; "
+            "print(' '.join(sorted(set(sys.modules) - before)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    extra = {m for m in out if not m.startswith("autoresponder")}
+    assert extra <= {"datetime", "_datetime", "math", "operator", "_operator"}, extra
