@@ -407,6 +407,12 @@ class Schedule:
             t = nxt
         return out
 
+    def over(self, at: float) -> bool:
+        """True when nothing is in force at `at` and nothing ever will be again (every absence
+        ended, every window past its `until`): postfix-map can drop the account."""
+        return self.in_force(at) is None and all(
+            item.next_boundary(at, self.zone) is None for item in self.items)
+
     def upcoming(self, at: float, within: float) -> bool:
         """True when something is in force at `at` or starts within `within` seconds (what
         postfix-map needs to list the account ahead of time)."""

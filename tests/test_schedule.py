@@ -439,6 +439,11 @@ def test_next_change_timeline_and_upcoming():
     assert not sched.upcoming(utc(2027, 1, 6), within=86400)
     assert not sched.upcoming(utc(2027, 2, 1), within=400 * 86400)
     assert not Schedule("UTC", []).upcoming(utc(2027, 1, 1), within=86400)
+    assert not sched.over(utc(2027, 1, 15, 23, 59)) and sched.over(utc(2027, 1, 16))
+    assert not Schedule("UTC", [parse_window("Mon")]).over(utc(2099, 1, 1))
+    queued = Schedule("UTC", [Absence(datetime(2027, 3, 1), datetime(2027, 3, 5))])
+    assert not queued.over(utc(2027, 1, 1)) and queued.over(utc(2027, 3, 5))
+    assert Schedule("UTC", []).over(utc(2027, 1, 1))
 
 
 def test_window_with_a_far_from_bound():
