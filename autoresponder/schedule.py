@@ -157,9 +157,14 @@ class Absence:
         self.key = key
 
     def describe(self) -> str:
+        """``absence from 2027-06-01 through 2027-06-30`` (an end at midnight closes the day
+        before), ``absence from 2027-06-01 09:00 until 2027-06-30 18:00``."""
         s = _fmt_wall(self.start) if self.start else "now"
-        e = _fmt_wall(self.end) if self.end else "further notice"
-        return f"absence from {s} until {e}"
+        if self.end is None:
+            return f"absence from {s} until further notice"
+        if self.end.time() == datetime.min.time():
+            return f"absence from {s} through {_fmt_wall(self.end - timedelta(days=1))}"
+        return f"absence from {s} until {_fmt_wall(self.end)}"
 
     def _instants(self, zone) -> "tuple[float | None, float | None]":
         return (None if self.start is None else instant(self.start, zone),

@@ -453,6 +453,15 @@ def test_window_with_a_far_from_bound():
     assert sched.next_change(utc(2027, 1, 1)) is None  # beyond the default horizon
 
 
+def test_absence_descriptions():
+    assert Absence(datetime(2027, 6, 1), parse_wall("2027-06-30", end=True)).describe() == \
+        "absence from 2027-06-01 through 2027-06-30"
+    assert Absence(None, datetime(2027, 6, 30, 18)).describe() == \
+        "absence from now until 2027-06-30 18:00"
+    assert Absence(datetime(2027, 6, 1, 9)).describe() == \
+        "absence from 2027-06-01 09:00 until further notice"
+
+
 def test_absence_bounds_validated():
     with pytest.raises(ScheduleError, match="ends .* before it starts"):
         Absence(datetime(2027, 1, 2), datetime(2027, 1, 1))
