@@ -495,7 +495,7 @@ def _tokens(text: str) -> "list[_Tok]":
             word = s[i:j]
             if word.endswith(".") and not word[:-1].endswith(("h",)):  # end of a sentence
                 word = word[:-1]
-            tok = _number_token(word, text, i)
+            tok = _number_token(word, text)
             toks.append(tok)
             i = j
         elif c.isalpha():
@@ -510,11 +510,11 @@ def _tokens(text: str) -> "list[_Tok]":
                     j += 1
             if j < n and s[j] == ".":  # "seg." "sex."
                 j += 1
-            toks.append(_word_token(word, text[i:j]))
+            toks.append(_word_token(word, s[i:j]))
             i = j
         else:
-            raise ScheduleError(f"cannot read {text!r}: unexpected {text[i]!r} at position "
-                                f"{i + 1}; expected {SYNTAX}")
+            # positions are in the folded text (accents dropped), so name the character
+            raise ScheduleError(f"cannot read {text!r}: unexpected {c!r}; expected {SYNTAX}")
     return toks
 
 
@@ -533,15 +533,15 @@ def _word_token(word: str, original: str) -> _Tok:
     return _Tok("word", word, original)
 
 
-def _number_token(word: str, text: str, pos: int) -> _Tok:
+def _number_token(word: str, text: str) -> _Tok:
     d = _read_date(word)
     if d is not None:
         return _Tok("date", d, word)
     m = _read_time(word)
     if m is not None:
         return _Tok("time", m, word)
-    raise ScheduleError(f"cannot read {word!r} (at position {pos + 1} of {text!r}) as a time "
-                        f"(14:00, 9:30, 14h, 14h30, 2pm) or a date (2027-06-30, 30/06/2027)")
+    raise ScheduleError(f"cannot read {text!r}: {word!r} is neither a time (14:00, 9:30, 14h, "
+                        f"14h30, 2pm) nor a date (2027-06-30, 30/06/2027)")
 
 
 def _read_date(word: str) -> "date | None":
@@ -555,10 +555,12 @@ def _read_date(word: str) -> "date | None":
             parts = (y, m, d)
     if parts is None or not all(p.isdigit() and p.isascii() for p in parts):
         return None
+    if not 1900 <= int(parts[0]) <= 2999:  # bounded: dates near year 9999 overflow datetime
+        raise ScheduleError(f"cannot read {word!r}: the year must lie between 1900 and 2999")
     try:
         return date(int(parts[0]), int(parts[1]), int(parts[2]))
     except ValueError:
-        raise ScheduleError(f"{word!r} is not a date of the calendar") from None
+        raise ScheduleError(f"cannot read {word!r}: not a date of the calendar") from None
 
 
 def _read_time(word: str) -> "int | None":
