@@ -45,7 +45,7 @@ from autoresponder import dburl
 from autoresponder.derived import iso_utc
 from autoresponder.store.base import (FIELDS, Account, Claimed, HistoryEntry, Pending, Store,
                                       StoreBusy, StoreError, assess, check_aliases,
-                                      plan_enable)
+                                      memo_entry, plan_enable)
 
 SCHEMA_VERSION = 1  # the newest schema/postgresql/NNNN_*.sql this code knows
 
@@ -584,11 +584,7 @@ class PostgresStore(Store):
                 "WHERE sha256(key) = sha256(%s) AND key = %s", (k, k)).fetchone(), write=False)
         except Exception:
             return None
-        if row is None:
-            return None
-        from autoresponder.replytext import Rendered
-
-        return Rendered(row[0], row[1], row[2], row[3], row[4], True), bytes(row[5])
+        return None if row is None else memo_entry(row)
 
     def memo_put(self, key: str, rendered, mime: bytes, now: float) -> None:
         if self.readonly:

@@ -14,8 +14,9 @@ lease has passed.
 import os
 
 from autoresponder.derived import iso_utc
-from autoresponder.store.base import (Account, Claimed, HistoryEntry, Store, StoreBusy,
-                                      StoreError, assess, check_aliases, plan_enable, FIELDS)
+from autoresponder.store.base import (FIELDS, Account, Claimed, HistoryEntry, Store, StoreBusy,
+                                      StoreError, assess, check_aliases, memo_entry,
+                                      plan_enable)
 
 SCHEMA_VERSION = 3
 
@@ -370,11 +371,7 @@ class SqliteStore(Store):
                 "WHERE key = ?", (key,)).fetchone(), None)
         except Exception:
             return None
-        if row is None:
-            return None
-        from autoresponder.replytext import Rendered
-
-        return Rendered(row[0], row[1], row[2], row[3], row[4], True), bytes(row[5])
+        return None if row is None else memo_entry(row)
 
     def memo_put(self, key: str, rendered, mime: bytes, now: float) -> None:
         try:
