@@ -1,0 +1,32 @@
+"""Fixtures for the browser tests: one headless Chromium per test module."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.chrome import chromium_missing, start_chromium
+
+
+@pytest.fixture(scope="session")
+def chromium_available() -> None:
+    why = chromium_missing()
+    if why:
+        pytest.skip(why)
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_available):
+    """A headless Chromium (Debian's, through Debian's chromedriver), quit after the module."""
+    driver = start_chromium()
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def fresh_browser(browser):
+    """The module's browser with no cookies left from an earlier test."""
+    browser.delete_all_cookies()
+    return browser
