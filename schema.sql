@@ -66,3 +66,14 @@ CREATE TABLE IF NOT EXISTS render_cache (
     template    TEXT NOT NULL,
     created_at  REAL NOT NULL
 );
+
+-- Version 5: HTTP API tokens (`autoresponder token create`). Only the SHA-256 of a token is
+-- kept; the token is shown once. account NULL: an admin token (every account).
+CREATE TABLE IF NOT EXISTS api_tokens (
+    token_id    TEXT PRIMARY KEY,           -- public part, for `token list` / `token revoke`
+    digest      TEXT NOT NULL,              -- hex SHA-256 of the whole token
+    account     TEXT,                       -- normalised address; NULL for an admin token
+    label       TEXT,
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT                        -- set by `token revoke`; the row stays for audit
+);

@@ -74,6 +74,10 @@ def _build_parser():
     from autoresponder import db
 
     db.add_commands(sub)
+
+    from autoresponder.http import cli as http_cli  # `token` (imports no aiohttp)
+
+    http_cli.add_commands(sub)
     return p
 
 

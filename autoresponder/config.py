@@ -114,6 +114,42 @@ SCHEMA: dict = {
         "drain_timeout": ("duration", 30,
                           "on SIGTERM, how long messages in flight may take to finish"),
         "metrics": ("str", "", "HOST:PORT for Prometheus metrics (empty: off)"),
+        "http": ("list", [], "where `serve` answers HTTP (the JMAP API): unix:PATH and/or "
+                 "inet:HOST:PORT; empty: off ([http] has its settings)"),
+    },
+    "http": {
+        "tls_cert": ("path", "", "PEM certificate (chain) for HTTPS on serve.http's inet "
+                     "listeners; empty: plain HTTP (loopback or a unix socket only)"),
+        "tls_key": ("path", "", "PEM private key of tls_cert"),
+        "public_url": ("str", "", "base URL clients reach the API at (https://host); empty: "
+                       "from the request's Host"),
+        "trust_forwarded": ("bool", False, "behind a reverse proxy on loopback or the unix "
+                            "socket: take the client address and scheme from "
+                            "X-Forwarded-For / X-Forwarded-Proto"),
+        "imap_host": ("str", "", "IMAP server that checks mailbox owners' passwords (HTTP "
+                      "Basic); empty: password logins off, tokens only"),
+        "imap_port": ("int", 143, "its port (143 with STARTTLS, 993 with imaps)"),
+        "imap_security": (("starttls", "imaps"), "starttls",
+                          "TLS to the IMAP server: STARTTLS on a plain port, or implicit TLS"),
+        "imap_tls_verify": ("bool", True, "verify the IMAP server's certificate and name"),
+        "imap_ca_file": ("path", "", "CA bundle for imap_tls_verify (default: the system's)"),
+        "imap_timeout": ("duration", 10, "longest an IMAP password check may take (then 503)"),
+        "login_domain": ("str", "", "domain added to a login name without @ (alice -> "
+                         "alice@DOMAIN) before it is looked up as an account"),
+        "new_accounts": ("bool", True, "a mailbox owner whose address has no account yet may "
+                         "create its own (its VacationResponse starts disabled)"),
+        "login_cache": ("duration", 60, "how long a good password is remembered (a hash of "
+                        "it, in memory) so each API call does not log in to IMAP again"),
+        "max_failures_login": ("int", 5, "failed password logins per login name in "
+                               "failure_window before it is refused (429)"),
+        "max_failures_client": ("int", 20, "failed logins per client address in "
+                                "failure_window before it is refused (429)"),
+        "failure_window": ("duration", 900, "the window failed logins are counted in"),
+        "max_request_size": ("int", 1_000_000, "largest JMAP request body, bytes "
+                             "(maxSizeRequest)"),
+        "max_calls": ("int", 16, "most method calls in one JMAP request (maxCallsInRequest)"),
+        "max_body_chars": ("int", 100_000, "longest subject/textBody the API stores, "
+                           "characters"),
     },
     "deliver": {
         "via": ("str", "", "relay each message to a running `serve` (unix:PATH or "
@@ -325,6 +361,15 @@ def _finish_serve(values: dict, where: str) -> None:
             parse_address("inet:" + sv["metrics"])
         except AddressError as e:
             raise ConfigError(f"{where}: key 'serve.metrics': {e}") from None
+    for a in sv["http"]:
+        try:
+            parse_address(a)
+        except AddressError as e:
+            raise ConfigError(f"{where}: key 'serve.http': {e}") from None
+    h = values["http"]
+    if bool(h["tls_cert"]) != bool(h["tls_key"]):
+        raise ConfigError(f"{where}: key 'http.tls_key': expected tls_cert and tls_key "
+                          f"together, got only one")
     via = values["deliver"]["via"]
     if via:
         try:

@@ -25,6 +25,9 @@ def add_command(sub) -> None:
                    help="processes (default: serve.workers, 0 = one per CPU core)")
     p.add_argument("--metrics", metavar="HOST:PORT",
                    help="serve Prometheus metrics there (default: serve.metrics)")
+    p.add_argument("--http", metavar="ADDRESS", action="append",
+                   help="also answer HTTP (the JMAP API) at unix:PATH or inet:HOST:PORT; "
+                        "repeatable (default: serve.http)")
     p.add_argument("--check", action="store_true",
                    help="check the config, templates and listen addresses, then exit")
     p.set_defaults(func=run)
@@ -52,6 +55,11 @@ def run(args, config) -> int:
             parse_address("inet:" + metrics)
         except AddressError as e:
             problems.append(f"--metrics: {e}")
+    http = args.http or list(config.serve.http)
+    if http:
+        from autoresponder.http.server import check as check_http
+
+        problems += check_http(http, config)
     workers = args.workers if args.workers is not None else config.serve.workers
     if workers < 0:
         problems.append("--workers: expected 0 or more")
@@ -87,10 +95,15 @@ def run(args, config) -> int:
         if metrics:
             _, host, port = parse_address("inet:" + metrics)
             metrics_sock = listen.open_inet(host, port, config.serve.allow_remote)
+        http_socks = []
+        if http:
+            from autoresponder.http.server import open_listeners
+
+            http_socks = open_listeners(http, config)
     except listen.ListenError as e:
         _say(str(e))
         for s in socks:
             listen.close_listener(s)
         return exits.CONFIG
     return Supervisor(getattr(args, "config", None), config, socks, workers,
-                      metrics_sock).run()
+                      metrics_sock, http_socks).run()

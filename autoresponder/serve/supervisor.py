@@ -24,7 +24,8 @@ EXTRA_GRACE = 5.0
 
 
 class Supervisor:
-    def __init__(self, config_path, config, socks, workers: int, metrics_sock=None):
+    def __init__(self, config_path, config, socks, workers: int, metrics_sock=None,
+                 http_socks=()):
         from autoresponder.logs import Log
 
         self.config_path = config_path
@@ -33,6 +34,7 @@ class Supervisor:
         self.socks = socks
         self.count = workers
         self.metrics_sock = metrics_sock
+        self.http_socks = list(http_socks)  # the JMAP API's listeners: one "http" child
         self.metrics_dir = None
         self.workers: "dict[int, str]" = {}   # pid -> role ("lmtp" or "metrics")
         self.deaths: "list[float]" = []
@@ -53,13 +55,21 @@ class Supervisor:
             for sig in SIGNALS:
                 signal.signal(sig, signal.SIG_DFL)
             if role == "metrics":
-                for s in self.socks:
+                for s in self.socks + self.http_socks:
                     s.close()
                 signal.signal(signal.SIGHUP, signal.SIG_IGN)
                 from autoresponder.serve.metrics import serve_http
 
                 serve_http(self.metrics_sock)
+            elif role == "http":
+                for s in self.socks + ([self.metrics_sock] if self.metrics_sock else []):
+                    s.close()
+                from autoresponder.http.server import run as run_http
+
+                clean = run_http(self.config_path, self.config, self.http_socks)
             else:
+                for s in self.http_socks:
+                    s.close()
                 if self.metrics_sock is not None:
                     self.metrics_sock.close()
                 from autoresponder.serve import worker
@@ -119,7 +129,7 @@ class Supervisor:
         self.config = new
         self.log = self._new_log(new)
         for pid, role in self.workers.items():
-            if role == "lmtp":
+            if role in ("lmtp", "http"):
                 _kill(pid, signal.SIGHUP)
         self.event("reload", result="ok", config=new.source)
 
@@ -155,6 +165,8 @@ class Supervisor:
             self._fork("metrics")
         for _ in range(self.count):
             self._fork("lmtp")
+        if self.http_socks:
+            self._fork("http")
         self.event("start", workers=self.count,
                    lmtp=",".join(_name(s) for s in self.socks),
                    metrics=_name(self.metrics_sock) if self.metrics_sock else "-")
@@ -170,7 +182,7 @@ class Supervisor:
                     self._stop()
                     break
         finally:
-            for s in self.socks:
+            for s in self.socks + self.http_socks:
                 listen.close_listener(s)
             if self.metrics_sock is not None:
                 self.metrics_sock.close()

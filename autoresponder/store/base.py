@@ -104,6 +104,14 @@ class HistoryEntry(_Record):
     __slots__ = ("sender", "sent_at", "status", "message_id", "detail")
 
 
+class ApiToken(_Record):
+    """An HTTP API token as stored: its public id, the SHA-256 of the whole token (the token
+    itself is shown once and never stored), whom it speaks for (``account`` None: an admin
+    token) and when it was made or revoked (UTC text)."""
+
+    __slots__ = ("token_id", "digest", "account", "label", "created_at", "revoked_at")
+
+
 class Limits(_Record):
     """What a claim checks: the window per sender, the lease of a pending claim, and the caps
     on replies per account and for all accounts in `period` seconds (0: no cap)."""
@@ -321,6 +329,30 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def memo_put(self, key: str, rendered, mime: bytes, now: float) -> None:
         """Keep a rendering; never raises (missing the memo costs time, not correctness)."""
+
+    # HTTP API tokens (autoresponder.http.tokens makes and checks them)
+    @abc.abstractmethod
+    def token_add(self, token: ApiToken) -> None:
+        """Store a new token (its digest only); ValueError if the id is taken."""
+
+    @abc.abstractmethod
+    def token_get(self, token_id: str) -> "ApiToken | None":
+        """The token of that id, revoked or not."""
+
+    @abc.abstractmethod
+    def token_list(self) -> "list[ApiToken]":
+        """Every token, oldest first."""
+
+    @abc.abstractmethod
+    def token_revoke(self, token_id: str, now: float) -> bool:
+        """Mark a live token revoked; False when there is no such live token."""
+
+    @abc.abstractmethod
+    def save_vacation(self, address: str, changes: dict, aliases: "list[str] | None",
+                      enabled: bool, now: float, check=None) -> Account:
+        """Like enable, but the vacation ends up on or off as `enabled` says, and
+        `check(old Account or None)` runs inside the same transaction first (it raises to
+        refuse: the HTTP API's ifInState). One transaction: all of it or nothing."""
 
     @abc.abstractmethod
     def close(self) -> None:

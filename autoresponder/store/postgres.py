@@ -43,11 +43,11 @@ import psycopg
 
 from autoresponder import dburl
 from autoresponder.derived import iso_utc
-from autoresponder.store.base import (FIELDS, Account, Claimed, HistoryEntry, Pending, Store,
-                                      StoreBusy, StoreError, assess, check_aliases,
+from autoresponder.store.base import (FIELDS, Account, ApiToken, Claimed, HistoryEntry,
+                                      Pending, Store, StoreBusy, StoreError, assess, check_aliases,
                                       memo_entry, plan_enable)
 
-SCHEMA_VERSION = 1  # the newest schema/postgresql/NNNN_*.sql this code knows
+SCHEMA_VERSION = 3  # the newest schema/postgresql/NNNN_*.sql this code knows
 
 # Advisory lock classes (the two-int form: a namespace of our own, then the key).
 LOCK_ACCOUNT = 0x61720001  # + hashtext(account): claims of one account
@@ -55,6 +55,7 @@ LOCK_GLOBAL = 0x61720002   # + 0: claims under the global cap
 LOCK_ADMIN = 0x61720003    # + 0: account administration and schema upgrades
 
 _COLS = ", ".join(f"a.{c}" for c in Account.COLUMNS)
+_TOKEN = "SELECT " + ", ".join(ApiToken.__slots__) + " FROM api_tokens"
 _ALIASES = "ARRAY(SELECT alias FROM aliases WHERE account = a.address ORDER BY alias)"
 _FIND = (f"SELECT {_COLS}, {_ALIASES} FROM accounts a WHERE a.address = %(a)s OR a.address = "
          "(SELECT account FROM aliases WHERE alias = %(a)s) ORDER BY a.address = %(a)s DESC "
@@ -314,10 +315,12 @@ class PostgresStore(Store):
         """(the database's version or None without a schema, the newest this code knows,
         the versions an upgrade would apply)."""
         try:
-            current = schema_version(self._admin_conn())
+            conn = self._admin_conn()
+            current = schema_version(conn)
+            done = _applied(conn) if current is not None else set()
         except psycopg.Error as e:
             raise self._error(e) from None
-        pending = [(v, d) for v, d, _ in migrations() if v > (current or 0)]
+        pending = [(v, d) for v, d, _ in migrations() if v not in done]
         return current, SCHEMA_VERSION, pending
 
     def upgrade_schema(self) -> "list[int]":
@@ -603,6 +606,73 @@ class PostgresStore(Store):
         except Exception:
             pass  # a memo: missing it costs time, never correctness
 
+    # --- for the HTTP API: tokens and the JMAP VacationResponse ----------------------------
+
+    def token_add(self, token: ApiToken) -> None:
+        def work(c):
+            try:
+                with c.transaction():
+                    c.execute("INSERT INTO api_tokens (" + ", ".join(ApiToken.__slots__) +
+                              ") VALUES (%s, %s, %s, %s, %s, %s)", token._values())
+            except psycopg.errors.UniqueViolation:
+                raise ValueError(f"a token with id {token.token_id} exists") from None
+
+        self._run(work, write=True)
+
+    def token_get(self, token_id: str) -> "ApiToken | None":
+        row = self._run(lambda c: c.execute(_TOKEN + " WHERE token_id = %s",
+                                            (token_id,)).fetchone(), write=False)
+        return ApiToken(*row) if row else None
+
+    def token_list(self) -> "list[ApiToken]":
+        return self._run(lambda c: [ApiToken(*r) for r in c.execute(
+            _TOKEN + " ORDER BY created_at, token_id")], write=False)
+
+    def token_revoke(self, token_id: str, now: float) -> bool:
+        return self._run(lambda c: c.execute(
+            "UPDATE api_tokens SET revoked_at = %s WHERE token_id = %s AND revoked_at IS NULL",
+            (iso_utc(now), token_id)).rowcount > 0, write=True)
+
+    def save_vacation(self, address: str, changes: dict, aliases: "list[str] | None",
+                      enabled: bool, now: float, check=None) -> Account:
+        now_iso = iso_utc(now)
+        for v in changes.values():
+            if isinstance(v, str) and "\0" in v:
+                raise ValueError("a setting holds a NUL character")
+
+        def work(c):
+            c.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_ADMIN,))
+            old = self._account(c, address)
+            if old is not None and old.address != address:
+                raise ValueError(f"{address} is an alias of {old.address}")
+            if check is not None:
+                check(old)
+            values, handle = plan_enable(old, changes, now_iso)
+            args = (bool(enabled), *[values[k] for k in FIELDS], handle, now_iso)
+            if old is None:
+                c.execute("INSERT INTO accounts (enabled, " + ", ".join(FIELDS) +
+                          ", handle, updated_at, created_at, address) VALUES (" +
+                          ", ".join(["%s"] * (len(FIELDS) + 5)) + ")",
+                          (*args, now_iso, address))
+            else:
+                c.execute("UPDATE accounts SET enabled = %s, " +
+                          ", ".join(f"{k} = %s" for k in FIELDS) +
+                          ", handle = %s, updated_at = %s WHERE address = %s", (*args, address))
+            if aliases is not None:
+                keep = check_aliases(
+                    address, aliases,
+                    lambda a: (c.execute("SELECT account FROM aliases WHERE alias = %s",
+                                         (a,)).fetchone() or (None,))[0],
+                    lambda a: c.execute("SELECT 1 FROM accounts WHERE address = %s",
+                                        (a,)).fetchone() is not None)
+                c.execute("DELETE FROM aliases WHERE account = %s", (address,))
+                with c.cursor() as cur:
+                    cur.executemany("INSERT INTO aliases (alias, account) VALUES (%s, %s)",
+                                    [(a, address) for a in keep])
+            return self._account(c, address)
+
+        return self._run(work, write=True)
+
 
 class _ThreadLease:
     """This thread's connection, checked against the schema once."""
@@ -683,8 +753,22 @@ def schema_version(conn) -> "int | None":
         return None
 
 
+def _applied(conn) -> "set[int]":
+    try:
+        with conn.transaction():
+            return {r[0] for r in conn.execute("SELECT version FROM schema_version")}
+    except psycopg.errors.UndefinedTable:
+        return set()
+
+
 def _max_version(conn) -> int:
-    return conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+    """The version the database is at: the newest applied, or just below the first version
+    this code knows that is missing (versions merged out of order are applied by their own
+    number; one missing in between means `db upgrade` is due)."""
+    done = {r[0] for r in conn.execute("SELECT version FROM schema_version")}
+    missing = sorted({v for v, _, _ in migrations()} - done)
+    top = max(done, default=0)
+    return min(top, missing[0] - 1) if missing else top
 
 
 def upgrade(conn) -> "list[int]":
@@ -699,8 +783,9 @@ def upgrade(conn) -> "list[int]":
         if current > SCHEMA_VERSION:
             raise StoreError(f"the database's schema is version {current}, newer than this "
                              f"autoresponder knows ({SCHEMA_VERSION}); not touched")
+        done = _applied(conn)
         for version, description, path in migrations():
-            if version <= current:
+            if version in done:  # by its own number: versions merged out of order apply too
                 continue
             with open(path, encoding="utf-8") as f:
                 conn.execute(f.read())

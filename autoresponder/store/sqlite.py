@@ -14,17 +14,18 @@ lease has passed.
 import os
 
 from autoresponder.derived import iso_utc
-from autoresponder.store.base import (FIELDS, Account, Claimed, HistoryEntry, Store, StoreBusy,
-                                      StoreError, assess, check_aliases, memo_entry,
-                                      plan_enable)
+from autoresponder.store.base import (FIELDS, Account, ApiToken, Claimed, HistoryEntry,
+                                      Store, StoreBusy, StoreError, assess, check_aliases,
+                                      memo_entry, plan_enable)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5  # 5: api_tokens (schema.sql is idempotent: every version applies alike)
 
 _ACCOUNT = "SELECT " + ", ".join(Account.COLUMNS) + " FROM accounts"
 _ALIASES_OF = "SELECT alias FROM aliases WHERE account = ? ORDER BY alias"
 _OWNER_OF = "SELECT account FROM aliases WHERE alias = ?"
 _LEDGER_ROW = ("SELECT state, lease_until, sent_at, expires_at FROM ledger "
                "WHERE account = ? AND sender = ? AND handle = ?")
+_TOKEN = "SELECT " + ", ".join(ApiToken.__slots__) + " FROM api_tokens"
 _WRITE_LEDGER = ("INSERT OR REPLACE INTO ledger (account, sender, handle, state, claimed_at, "
                  "lease_until, sent_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 
@@ -384,6 +385,68 @@ class SqliteStore(Store):
                               rendered.language, rendered.template, now))
         except Exception:
             pass  # a memo: missing it costs time, never correctness
+
+    # --- HTTP API tokens (autoresponder.http.tokens) --------------------------------------
+
+    def token_add(self, token: ApiToken) -> None:
+        import sqlite3
+
+        def work(c):
+            try:
+                c.execute("INSERT INTO api_tokens (" + ", ".join(ApiToken.__slots__) +
+                          ") VALUES (?, ?, ?, ?, ?, ?)", token._values())
+            except sqlite3.IntegrityError:
+                raise ValueError(f"a token with id {token.token_id} exists") from None
+
+        self._write(work)
+
+    def token_get(self, token_id: str) -> "ApiToken | None":
+        row = self._read(lambda c: c.execute(_TOKEN + " WHERE token_id = ?",
+                                             (token_id,)).fetchone(), None)
+        return ApiToken(*row) if row else None
+
+    def token_list(self) -> "list[ApiToken]":
+        return self._read(lambda c: [ApiToken(*r) for r in c.execute(
+            _TOKEN + " ORDER BY created_at, token_id")], [])
+
+    def token_revoke(self, token_id: str, now: float) -> bool:
+        return self._write(lambda c: c.execute(
+            "UPDATE api_tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",
+            (iso_utc(now), token_id)).rowcount > 0)
+
+    def save_vacation(self, address: str, changes: dict, aliases: "list[str] | None",
+                      enabled: bool, now: float, check=None) -> Account:
+        now_iso = iso_utc(now)
+
+        def work(c):
+            old = self._account(c, address)
+            if old is not None and old.address != address:
+                raise ValueError(f"{address} is an alias of {old.address}")
+            if check is not None:
+                check(old)
+            values, handle = plan_enable(old, changes, now_iso)
+            args = (int(enabled), *[values[k] for k in FIELDS], handle, now_iso)
+            if old is None:
+                c.execute("INSERT INTO accounts (enabled, " + ", ".join(FIELDS) +
+                          ", handle, updated_at, created_at, address) VALUES (" +
+                          ", ".join("?" * (len(FIELDS) + 5)) + ")",
+                          (*args, now_iso, address))
+            else:
+                c.execute("UPDATE accounts SET enabled = ?, " +
+                          ", ".join(f"{k} = ?" for k in FIELDS) +
+                          ", handle = ?, updated_at = ? WHERE address = ?", (*args, address))
+            if aliases is not None:
+                keep = check_aliases(
+                    address, aliases,
+                    lambda a: (c.execute(_OWNER_OF, (a,)).fetchone() or (None,))[0],
+                    lambda a: c.execute("SELECT 1 FROM accounts WHERE address = ?",
+                                        (a,)).fetchone() is not None)
+                c.execute("DELETE FROM aliases WHERE account = ?", (address,))
+                c.executemany("INSERT INTO aliases (alias, account) VALUES (?, ?)",
+                              [(a, address) for a in keep])
+            return self._account(c, address)
+
+        return self._write(work)
 
 
 def _os_error(what: str, path: str, e: OSError) -> StoreError:

@@ -1,0 +1,64 @@
+"""API tokens: made, checked, listed and revoked through both stores (the contract suite's
+SQLite file and PostgreSQL database), and the `token` commands as an admin runs them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from autoresponder.derived import iso_utc
+from autoresponder.http import tokens
+from tests.test_store_contract import open_, pg_contract_db  # noqa: F401 - fixtures
+
+T0 = 1_800_000_000.0
+
+
+def test_a_token_is_kept_as_a_hash_checked_and_revoked(open_):  # noqa: F811
+    store = open_()
+    text, row = tokens.make("ana@example.com", "panel", iso_utc(T0))
+    store.token_add(row)
+    assert text not in json.dumps([list(map(str, r._values())) for r in store.token_list()])
+    assert row.digest == tokens.digest(text) and len(text) > 40
+    assert tokens.check(store, text) == row
+    assert tokens.check(store, text[:-1] + ("A" if text[-1] != "A" else "B")) is None
+    assert tokens.check(store, "ar_" + row.token_id + "_" + "x" * 43) is None
+    assert tokens.check(store, "Bearer " + text) is None
+    with pytest.raises(ValueError):
+        store.token_add(row)  # the id is taken
+    admin_text, admin = tokens.make(None, "", iso_utc(T0 + 1))
+    store.token_add(admin)
+    assert [r.token_id for r in store.token_list()] == [row.token_id, admin.token_id]
+    assert tokens.check(open_(), admin_text).account is None  # another connection sees it
+    assert store.token_revoke(row.token_id, T0 + 2) is True
+    assert store.token_revoke(row.token_id, T0 + 3) is False  # already revoked
+    assert store.token_revoke("000000000000", T0 + 3) is False
+    assert tokens.check(store, text) is None
+    assert store.token_get(row.token_id).revoked_at == iso_utc(T0 + 2)
+    assert tokens.check(store, admin_text) == admin
+
+
+@pytest.mark.parametrize("text", ["", "ar_", "ar_zz_x", "ar_0123456789ab_", "x" * 500,
+                                  "ar_0123456789AB_secret", "ar_0123456789a_secret"])
+def test_texts_not_shaped_like_a_token_are_refused_before_any_lookup(text):
+    assert tokens.token_id_of(text) is None
+
+
+def test_token_commands(agent):
+    r = agent.run("token", "create")
+    assert r.returncode == 2  # --admin or --account is required
+    made = json.loads(agent.admin("token", "create", "--account", "Ana+x@Example.COM",
+                                  "--label", "panel", "--json").stdout)
+    assert made["account"] == "ana@example.com" and made["scope"] == "account"
+    admin_text = agent.admin("token", "create", "--admin").stdout.decode().strip()
+    assert admin_text.startswith("ar_")
+    listed = json.loads(agent.admin("token", "list", "--json").stdout)
+    assert [t["id"] for t in listed] == [made["id"], tokens.token_id_of(admin_text)]
+    assert all("token" not in t for t in listed)
+    assert made["token"] not in agent.admin("token", "list").stdout.decode()
+    assert b"revoked" in agent.admin("token", "revoke", made["id"]).stdout
+    assert agent.run("token", "revoke", made["id"]).returncode == 65
+    listed = json.loads(agent.admin("token", "list", "--json").stdout)
+    assert listed[0]["revoked_at"] and listed[1]["revoked_at"] is None
+    assert agent.run("token", "create", "--account", "not an address").returncode == 65
+
