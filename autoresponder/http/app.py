@@ -30,9 +30,9 @@ def route_installers() -> list:
     needs: middlewares, cleanup) to the app. Imported here, lazily."""
     from autoresponder.http import jmap
 
-    installers = [jmap.install]
-    # The web pages (issue 15) mount here, with one line:
-    # from autoresponder.web import install as web_install; installers.append(web_install)
+    from autoresponder.web import install as web_pages  # the web pages (issue 15), under /web/
+
+    installers = [jmap.install, web_pages]
     return installers
 
 

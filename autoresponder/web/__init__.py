@@ -6,7 +6,18 @@ sub-application that the API's app mounts under ``/web/``.
 Never imported on the per-message path (``deliver``)."""
 
 
-def make_app(config, auth, sessions=None):
-    from autoresponder.web.app import build
+def install(app) -> None:
+    """Mount the pages under /web/ on the HTTP API's app (autoresponder.http.app's route
+    installers), with the API's config, authenticator and store thread; / leads to them."""
+    from aiohttp import web
 
-    return build(config, auth, sessions)
+    from autoresponder.http.app import AUTH, CONFIG, STORE
+    from autoresponder.web.app import build
+    from autoresponder.web.auth import ApiAuth
+
+    app.add_subapp("/web/", build(app[CONFIG], ApiAuth(app[AUTH]), app[STORE].call))
+
+    async def root(_request):
+        raise web.HTTPSeeOther("/web/")
+
+    app.router.add_get("/", root)

@@ -29,17 +29,26 @@ CONFIG = web.AppKey("config", object)
 AUTH = web.AppKey("auth", object)
 SESSIONS = web.AppKey("sessions", sessions.Sessions)
 JINJA = web.AppKey("jinja", jinja2.Environment)
+STORE_CALL = web.AppKey("store_call", object)
+
+# The sessions of this process: kept across a reload of the app (serve's SIGHUP rebuilds it
+# in the same process), lost when the process ends (everyone signs in again).
+_SESSIONS = sessions.Sessions()
 
 
-def build(config, auth, session_store: "sessions.Sessions | None" = None) -> web.Application:
-    """The pages' application; `auth` checks passwords and admin tokens (web.auth)."""
+def build(config, auth, store_call=None,
+          session_store: "sessions.Sessions | None" = None) -> web.Application:
+    """The pages' application. `auth` checks passwords and tokens (web.auth.ApiAuth);
+    `store_call(fn)` awaits fn(store) on the API's store thread (default: a store of its own
+    per call, in a worker thread)."""
     from autoresponder.web import editor, owner
 
     app = web.Application(middlewares=[_security_headers, _session_and_csrf],
                           client_max_size=MAX_FORM)
     app[CONFIG] = config
     app[AUTH] = auth
-    app[SESSIONS] = session_store or sessions.Sessions()
+    app[STORE_CALL] = store_call or (lambda work: in_store(config, work))
+    app[SESSIONS] = session_store or _SESSIONS
     app[JINJA] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(os.path.join(HERE, "templates")),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
@@ -165,6 +174,11 @@ def need(request, admin: bool = False):
     return session
 
 
+async def store_call(request, work):
+    """Await work(store) on the pages' store (the API's store thread when mounted)."""
+    return await request.app[STORE_CALL](work)
+
+
 async def in_store(config, work, readonly: bool = False):
     """Run work(store) in a worker thread with a store of its own."""
     def run():
@@ -234,14 +248,12 @@ async def login_password(request):
     address = str(form.get("address", ""))[:320].strip()
     password = str(form.get("password", ""))[:1024]
     words = i18n.Words(request["lang"])
-    from autoresponder.web.auth import Throttled
+    from autoresponder.web.auth import Refused
 
     try:
         who = await request.app[AUTH].password(request, address, password)
-    except Throttled:
-        return _login_form(request, 429, words("login_throttled"), address)
-    if who is None:
-        return _login_form(request, 401, words("bad_login"), address)
+    except Refused as e:
+        return _login_form(request, e.status, words(e.key), address)
     raise await _signed_in(request, who)
 
 
@@ -249,14 +261,12 @@ async def login_token(request):
     form = await request.post()
     token = str(form.get("token", ""))[:1024].strip()
     words = i18n.Words(request["lang"])
-    from autoresponder.web.auth import Throttled
+    from autoresponder.web.auth import Refused
 
     try:
-        who = await request.app[AUTH].admin_token(request, token)
-    except Throttled:
-        return _login_form(request, 429, words("login_throttled"))
-    if who is None or not who.admin:
-        return _login_form(request, 401, words("bad_token"))
+        who = await request.app[AUTH].token(request, token)
+    except Refused as e:
+        return _login_form(request, e.status, words(e.key))
     raise await _signed_in(request, who)
 
 

@@ -10,7 +10,7 @@ import asyncio
 from aiohttp import web
 
 from autoresponder.web import i18n, templatefiles as tf
-from autoresponder.web.app import CONFIG, in_store, need, page, url
+from autoresponder.web.app import CONFIG, need, page, store_call, url
 
 
 def routes(app: web.Application) -> None:
@@ -33,8 +33,8 @@ async def listing(request):
                                             "editable": bool(config.templates)})
 
 
-async def _accounts(config) -> "list[str]":
-    return await in_store(config, lambda s: [a.address for a in s.list_accounts()][:500])
+async def _accounts(request) -> "list[str]":
+    return await store_call(request, lambda s: [a.address for a in s.list_accounts()][:500])
 
 
 def _error_text(words, key: str, detail: str) -> str:
@@ -65,8 +65,8 @@ async def edit(request, source: "str | None" = None, problem: "dict | None" = No
     own = config.templates or ""
     return page(request, "template_edit.html", {
         "file": filename, "source": source, "problem": problem, "flash": flash,
-        "base": base if base is not None else tf.digest(live), "path": path,
-        "accounts": await _accounts(config), "editable": bool(own),
+        "base": base if base is not None else tf.digest(live), "file_path": path,
+        "accounts": await _accounts(request), "editable": bool(own),
         "undo": bool(own) and os.path.isfile(os.path.join(own, filename + ".prev")),
     }, status)
 
@@ -93,30 +93,28 @@ async def check(request):
                                       message=problem["message"])
                                 if problem["line"] else problem["message"])
     if problem is None:
+        stored = await store_call(request, lambda s: s.find_account(account)) \
+            if account else None
         body.update(await asyncio.to_thread(_preview, config, filename, source, name, lang,
-                                            account, words))
+                                            stored, words))
     return web.json_response(body)
 
 
-def _preview(config, filename, source, name, lang, account, words) -> dict:
+def _preview(config, filename, source, name, lang, stored, words) -> dict:
+    """The reply the draft makes for the stored account (else a sample one), in the
+    draft's language."""
     from autoresponder.replytext import TemplateError
-    from autoresponder.store import open_store
     from autoresponder.web import preview as pv
 
     with tf.with_draft(config, filename, source) as draft:
-        store = open_store(config, readonly=True)
+        acct = pv.draft_account(stored.address if stored else "ana@example.com",
+                                {"template": name, "language": lang}, stored)
+        if stored is None:
+            acct.from_name, acct.message = "Ana Silva", "Back soon."
         try:
-            stored = store.find_account(account) if account else None
-            acct = pv.draft_account(stored.address if stored else "ana@example.com",
-                                    {"template": name, "language": lang}, stored)
-            if stored is None:
-                acct.from_name, acct.message = "Ana Silva", "Back soon."
-            try:
-                return pv.build(draft, store, acct)
-            except TemplateError as e:
-                return {"error": f"{words('preview_failed')} {e}"}
-        finally:
-            store.close()
+            return pv.build(draft, acct)
+        except TemplateError as e:
+            return {"error": f"{words('preview_failed')} {e}"}
 
 
 async def save(request):

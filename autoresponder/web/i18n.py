@@ -22,6 +22,12 @@ MESSAGES = {
         "bad_login": "The address or the password is wrong.",
         "bad_token": "That token is not a valid admin token.",
         "login_throttled": "Too many attempts: wait a minute and try again.",
+        "login_unavailable": "The mail server could not check the password: try again "
+                             "later.",
+        "login_insecure": "A password may only be sent over HTTPS.",
+        "login_no_account": "This login has no automatic reply account here.",
+        "away_changed": "Not saved: these settings were changed elsewhere since you opened "
+                        "the page. Reload to see them.",
         "logout": "Sign out",
         "signed_in_as": "Signed in as",
         "administrator": "administrator",
@@ -152,6 +158,12 @@ MESSAGES = {
         "bad_login": "O endereço ou a palavra-passe estão errados.",
         "bad_token": "Esse token não é um token de administração válido.",
         "login_throttled": "Demasiadas tentativas: espere um minuto e tente de novo.",
+        "login_unavailable": "O servidor de correio não conseguiu verificar a palavra-passe: "
+                             "tente mais tarde.",
+        "login_insecure": "Uma palavra-passe só pode ser enviada por HTTPS.",
+        "login_no_account": "Este utilizador não tem aqui uma conta de resposta automática.",
+        "away_changed": "Não guardado: estas definições foram alteradas noutro lado depois "
+                        "de abrir a página. Recarregue para as ver.",
         "logout": "Sair",
         "signed_in_as": "Sessão de",
         "administrator": "administrador",

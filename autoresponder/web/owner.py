@@ -4,12 +4,13 @@ taken from the URL or the form, so editing either cannot reach another account."
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from aiohttp import web
 
 from autoresponder.web import i18n, localtime
-from autoresponder.web.app import CONFIG, in_store, need, page, url
+from autoresponder.web.app import CONFIG, need, page, store_call, url
 
 MAX_SUBJECT = 250
 MAX_MESSAGE = 20_000
@@ -114,13 +115,17 @@ def _owner(request):
     return session.who.address
 
 
-async def _load(config, address: str):
+async def _load(request, address: str):
     def work(store):
         acct = store.find_account(address)
         rows = store.history(address, HISTORY_ROWS) if acct is not None else []
         return acct, rows
 
-    return await in_store(config, work)
+    return await store_call(request, work)
+
+
+class _Changed(Exception):
+    """The account changed since the page was loaded (another browser, the API)."""
 
 
 def _render(request, acct, rows, form: dict, errors: dict, notes: dict, status: int = 200,
@@ -136,8 +141,11 @@ def _render(request, acct, rows, form: dict, errors: dict, notes: dict, status: 
     default_interval = format_duration(int(config.interval))
     history = [{"sender": h.sender, "when": show_instant(h.sent_at, zone),
                 "status": h.status} for h in rows]
+    from autoresponder.http.vacation import state
+
     return page(request, "owner.html", {
         "address": request["session"].who.address, "form": form, "errors": errors,
+        "state": state(acct),
         "notes": {k: note_text(words, v) for k, v in notes.items()},
         "zone": zname, "in_force": in_force, "stored": acct is not None,
         "default_interval": default_interval, "history": history, "flash": flash,
@@ -149,7 +157,7 @@ def _render(request, acct, rows, form: dict, errors: dict, notes: dict, status: 
 async def show(request):
     address = _owner(request)
     config = request.app[CONFIG]
-    acct, rows = await _load(config, address)
+    acct, rows = await _load(request, address)
     form = form_from_account(acct, config)
     _zname, zone = localtime.zone_of(acct, config)
     notes = {"start": localtime.note(form["start_date"], form["start_time"], zone, False),
@@ -164,31 +172,54 @@ async def show(request):
 
 
 async def save(request):
+    """Store the form through the API's own mapping (http.vacation.plan) and transaction
+    (save_vacation), refused when the account changed since the page was loaded."""
+    from autoresponder.http import vacation
+
     address = _owner(request)
     config = request.app[CONFIG]
     post = await request.post()
-    acct, rows = await _load(config, address)
-    form, values, errors, notes = read_form(post, acct, config, _template_names(config))
+    words = i18n.Words(request["lang"])
+    acct, rows = await _load(request, address)
+    names = _template_names(config)
+    form, values, errors, notes = read_form(post, acct, config, names)
     if errors:
         return _render(request, acct, rows, form, errors, notes, status=422,
-                       flash=i18n.Words(request["lang"])("not_saved"))
-    enabled = form["enabled"]
+                       flash=words("not_saved"))
+    patch = {"isEnabled": form["enabled"], "fromDate": values["start_at"],
+             "toDate": values["end_at"], "subject": values["subject"],
+             "textBody": values["message"], "interval": values["interval_seconds"],
+             "language": values["language"], "template": values["template"]}
+    try:
+        changes, aliases, enabled = vacation.plan(acct, patch, True, config, set(names))
+    except vacation.SetError as e:
+        for prop in e.properties or ["subject"]:
+            errors[_FIELD_OF.get(prop, "subject")] = e.description
+        return _render(request, acct, rows, form, errors, notes, status=422,
+                       flash=words("not_saved"))
+    expected = str(post.get("state", ""))
+
+    def check(old):
+        if vacation.state(old) != expected:
+            raise _Changed()
 
     def work(store):
-        now = time.time()
-        saver = getattr(store, "save_vacation", None)
-        if saver is not None:
-            return saver(address, values, None, enabled, now)
-        store.enable(address, values, None, now)
-        if not enabled:
-            store.disable(address, now)
+        return store.save_vacation(address, changes, aliases, enabled, time.time(), check)
 
     try:
-        await in_store(config, work)
+        await store_call(request, work)
+    except _Changed:
+        return _render(request, acct, rows, form, errors, notes, status=409,
+                       flash=words("away_changed"))
     except ValueError as e:  # the store's own check (an end not after the start)
-        errors["end"] = "end_before_start" if "end" in str(e) else "error"
-        return _render(request, acct, rows, form, errors, notes, status=422)
+        errors["end"] = str(e)
+        return _render(request, acct, rows, form, errors, notes, status=422,
+                       flash=words("not_saved"))
     raise web.HTTPSeeOther(url(request, "away", query={"saved": "1"}))
+
+
+_FIELD_OF = {"fromDate": "start", "toDate": "end", "subject": "subject", "textBody": "message",
+             "interval": "interval", "language": "language", "template": "template"}
 
 
 async def preview(request):
@@ -197,7 +228,7 @@ async def preview(request):
     config = request.app[CONFIG]
     post = await request.post()
     words = i18n.Words(request["lang"])
-    acct = (await _load(config, address))[0]
+    acct = (await _load(request, address))[0]
     _form, values, errors, notes = read_form(post, acct, config, _template_names(config))
     sender = str(post.get("sample_sender", "")).strip()[:320] or "sender@example.org"
     body = {"notes": {k: note_text(words, v) for k, v in notes.items()},
@@ -205,19 +236,19 @@ async def preview(request):
     for k in [k for k in errors if k in ("start", "end")]:
         values.pop(f"{k}_at", None)
 
-    def work(store):
+    def work():
         from autoresponder.replytext import TemplateError
         from autoresponder.web import preview as pv
 
         draft = pv.draft_account(address, values, acct)
         try:
-            return pv.build(config, store, draft, sender)
+            return pv.build(config, draft, sender)
         except TemplateError as e:
             return {"error": f"{words('preview_failed')} {e}"}
         except ValueError:
             return {"error": f"{words('sample_sender')}: {words('bad_sender')}"}
 
-    body.update(await in_store(config, work, readonly=True))
+    body.update(await asyncio.to_thread(work))  # rendering never waits on the store
     return web.json_response(body)
 
 
@@ -230,5 +261,5 @@ async def forget(request):
     sender = addresses.normalize(str(post.get("sender", ""))[:320])
     if not sender:
         raise web.HTTPSeeOther(url(request, "away"))
-    await in_store(config, lambda store: store.forget(address, sender))
+    await store_call(request, lambda store: store.forget(address, sender))
     raise web.HTTPSeeOther(url(request, "away", query={"forgot": sender}))

@@ -66,7 +66,7 @@ def split(data: bytes) -> dict:
     return {"headers": headers, "text": text or "", "html": html}
 
 
-def build(config, store, account, sender: str = SAMPLE_SENDER, now: "float | None" = None):
+def build(config, account, sender: str = SAMPLE_SENDER, now: "float | None" = None):
     """{'headers', 'text', 'html', 'envelope'} of the reply `account` would send to `sender`;
     raises replytext.TemplateError (the page shows it) and ValueError for a bad sender."""
     from autoresponder import addresses
@@ -76,7 +76,8 @@ def build(config, store, account, sender: str = SAMPLE_SENDER, now: "float | Non
 
     if not addresses.normalize(sender):
         raise ValueError(f"{sender!r} is not a mail address")
-    line = Line(config, store, CaptureTransport(), readonly=True)
+    # read-only: the line neither claims nor uses the render memo, so it needs no store
+    line = Line(config, None, CaptureTransport(), readonly=True)
     env = Envelope(sender, account.address, "", config.autoreply_domain,
                    config.recipient_delimiter)
     r = line.build_reply(account, env, sample_message(account.address, sender),

@@ -26,12 +26,21 @@ MAX_SESSIONS = 10_000  # bound on what the server keeps; the oldest go first
 
 
 class Who:
-    """Whom a session speaks for: a mailbox owner (address) and/or an administrator."""
+    """Whom a session speaks for: a mailbox owner (the account's address) or an
+    administrator; `name` is the login (or "token:<id>"), `via` how they signed in."""
 
-    __slots__ = ("address", "admin", "via")
+    __slots__ = ("address", "admin", "name", "via")
 
-    def __init__(self, address: "str | None", admin: bool = False, via: str = "password"):
+    def __init__(self, address: "str | None", admin: bool = False, name: str = "",
+                 via: str = "password"):
         self.address, self.admin, self.via = address, admin, via
+        self.name = name or address or ""
+
+    def principal(self):
+        """The API's Principal for this session (same authorization as the API)."""
+        from autoresponder.http.auth import Principal
+
+        return Principal(self.admin, self.address, self.name, "session")
 
     def __repr__(self) -> str:
         return f"Who({self.address!r}, admin={self.admin})"
