@@ -158,7 +158,7 @@ def page(request, template: str, context: dict, status: int = 200) -> web.Respon
         t=words, lang=words.lang, session=session, who=session.who if session else None,
         csrf=session.csrf if session else "", url=lambda n, **kw: url(request, n, **kw),
         static=lambda f: url(request, "static", filename=f), path=request.path_qs,
-        **context)
+        **{"flash": "", **context})
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
 

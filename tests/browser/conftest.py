@@ -30,3 +30,33 @@ def fresh_browser(browser):
     """The module's browser with no cookies left from an earlier test."""
     browser.delete_all_cookies()
     return browser
+
+
+@pytest.fixture(scope="session")
+def imap_lab():
+    """A private Dovecot with IMAP: the mail server that checks the pages' passwords."""
+    from tests.browser.imaplab import ImapLab, imap_missing
+
+    why = imap_missing()
+    if why:
+        pytest.skip(why)
+    lab = ImapLab().start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+@pytest.fixture(scope="module")
+def site(imap_lab):
+    """A running `autoresponder serve --http` whose password sign-in asks the IMAP lab."""
+    import shutil
+
+    from tests.browser.site import make_site
+
+    s = make_site(imap_lab.http_config()).start()
+    try:
+        yield s
+    finally:
+        s.stop()
+        shutil.rmtree(s.dir, ignore_errors=True)
