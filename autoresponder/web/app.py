@@ -30,6 +30,9 @@ AUTH = web.AppKey("auth", object)
 SESSIONS = web.AppKey("sessions", sessions.Sessions)
 JINJA = web.AppKey("jinja", jinja2.Environment)
 STORE_CALL = web.AppKey("store_call", object)
+_RequestKey = getattr(web, "RequestKey", None)  # aiohttp >= 3.12; plain strings before
+SESSION = _RequestKey("session", object) if _RequestKey else "session"
+LANG = _RequestKey("lang", str) if _RequestKey else "lang"
 
 # The sessions of this process: kept across a reload of the app (serve's SIGHUP rebuilds it
 # in the same process), lost when the process ends (everyone signs in again).
@@ -101,13 +104,13 @@ PUBLIC_POSTS = {"login_password", "login_token"}
 
 @web.middleware
 async def _session_and_csrf(request, handler):
-    """Attach the session (request["session"], or None) and the page language; refuse a
+    """Attach the session (request[SESSION], or None) and the page language; refuse a
     POST whose CSRF token is missing or wrong, and a cross-site POST (Origin)."""
     secure_now = secure(request)
     sid = request.cookies.get(sessions.cookie_name(secure_now))
     session = request.app[SESSIONS].get(sid)
-    request["session"] = session
-    request["lang"] = i18n.pick(request.cookies.get(i18n.COOKIE),
+    request[SESSION] = session
+    request[LANG] = i18n.pick(request.cookies.get(i18n.COOKIE),
                                 request.headers.get("Accept-Language", ""))
     if request.method == "POST":
         origin = request.headers.get("Origin")
@@ -127,7 +130,7 @@ async def _session_and_csrf(request, handler):
 
 
 def _csrf_refused(request):
-    words = i18n.Words(request["lang"])
+    words = i18n.Words(request[LANG])
     if request.headers.get("Accept", "").startswith("application/json"):
         return web.json_response({"error": words("csrf_failed")}, status=403)
     return page(request, "message.html", {"message": words("csrf_failed")}, status=403)
@@ -151,8 +154,8 @@ def url(request, name: str, **parts) -> str:
 
 
 def page(request, template: str, context: dict, status: int = 200) -> web.Response:
-    session = request.get("session")
-    words = i18n.Words(request.get("lang", "en"))
+    session = request.get(SESSION)
+    words = i18n.Words(request.get(LANG, "en"))
     env = request.app[JINJA]
     html = env.get_template(template).render(
         t=words, lang=words.lang, session=session, who=session.who if session else None,
@@ -164,12 +167,12 @@ def page(request, template: str, context: dict, status: int = 200) -> web.Respon
 
 def need(request, admin: bool = False):
     """The session, or a redirect to sign-in; 403 page for an owner on an admin page."""
-    session = request.get("session")
+    session = request.get(SESSION)
     if session is None:
         raise web.HTTPSeeOther(url(request, "login"))
     if admin and not session.who.admin:
         raise web.HTTPForbidden(text=page(request, "message.html", {
-            "message": i18n.Words(request["lang"])("need_admin")}).text,
+            "message": i18n.Words(request[LANG])("need_admin")}).text,
             content_type="text/html")
     return session
 
@@ -196,7 +199,7 @@ async def in_store(config, work, readonly: bool = False):
 # --- sign-in -------------------------------------------------------------------------------
 
 async def home(request):
-    session = request["session"]
+    session = request[SESSION]
     if session is None:
         raise web.HTTPSeeOther(url(request, "login"))
     if session.who.address:
@@ -213,8 +216,8 @@ def _login_form(request, status: int = 200, error: "str | None" = None, address:
     fresh = not pre or len(pre) < 32
     if fresh:
         pre = secrets.token_urlsafe(32)
-    request["session"] = None
-    words = i18n.Words(request["lang"])
+    request[SESSION] = None
+    words = i18n.Words(request[LANG])
     flash = words("signed_out") if request.query.get("bye") and not error else ""
     resp = page(request, "login.html", {"login_csrf": sessions.csrf_token(pre),
                                         "error": error, "address": address, "flash": flash},
@@ -225,13 +228,13 @@ def _login_form(request, status: int = 200, error: "str | None" = None, address:
 
 
 async def login_page(request):
-    if request["session"] is not None:
+    if request[SESSION] is not None:
         raise web.HTTPSeeOther(url(request, "home"))
     return _login_form(request)
 
 
 async def _signed_in(request, who: sessions.Who):
-    old = request["session"]
+    old = request[SESSION]
     if old is not None:  # a new id at every sign-in (no session fixation)
         request.app[SESSIONS].drop(old.sid)
     s = request.app[SESSIONS].create(who)
@@ -247,7 +250,7 @@ async def login_password(request):
     form = await request.post()
     address = str(form.get("address", ""))[:320].strip()
     password = str(form.get("password", ""))[:1024]
-    words = i18n.Words(request["lang"])
+    words = i18n.Words(request[LANG])
     from autoresponder.web.auth import Refused
 
     try:
@@ -260,7 +263,7 @@ async def login_password(request):
 async def login_token(request):
     form = await request.post()
     token = str(form.get("token", ""))[:1024].strip()
-    words = i18n.Words(request["lang"])
+    words = i18n.Words(request[LANG])
     from autoresponder.web.auth import Refused
 
     try:
@@ -271,7 +274,7 @@ async def login_token(request):
 
 
 async def logout(request):
-    session = request["session"]
+    session = request[SESSION]
     if session is not None:
         request.app[SESSIONS].drop(session.sid)
     secure_now = secure(request)

@@ -10,7 +10,7 @@ import asyncio
 from aiohttp import web
 
 from autoresponder.web import i18n, templatefiles as tf
-from autoresponder.web.app import CONFIG, need, page, store_call, url
+from autoresponder.web.app import CONFIG, LANG, need, page, store_call, url
 
 
 def routes(app: web.Application) -> None:
@@ -24,7 +24,7 @@ def routes(app: web.Application) -> None:
 async def listing(request):
     need(request, admin=True)
     config = request.app[CONFIG]
-    words = i18n.Words(request["lang"])
+    words = i18n.Words(request[LANG])
     flash = ""
     if request.query.get("undone"):
         flash = words("undo_done", file=request.query["undone"][:100])
@@ -46,7 +46,7 @@ async def edit(request, source: "str | None" = None, problem: "dict | None" = No
                flash: str = "", status: int = 200, base: "str | None" = None):
     need(request, admin=True)
     config = request.app[CONFIG]
-    words = i18n.Words(request["lang"])
+    words = i18n.Words(request[LANG])
     filename = request.query.get("file", "") if source is None else \
         str((await request.post()).get("file", ""))
     try:
@@ -54,7 +54,8 @@ async def edit(request, source: "str | None" = None, problem: "dict | None" = No
         live, path = await asyncio.to_thread(tf.read, config, filename)
     except tf.EditError as e:
         raise web.HTTPNotFound(text=page(request, "message.html", {
-            "message": _error_text(words, e.key, e.detail)}).text, content_type="text/html")
+            "message": _error_text(words, e.key, e.detail)}).text,
+            content_type="text/html") from None
     if source is None:
         source = live
         problem = await asyncio.to_thread(tf.check_draft, config, filename, source)
@@ -76,7 +77,7 @@ async def check(request):
     need(request, admin=True)
     config = request.app[CONFIG]
     post = await request.post()
-    words = i18n.Words(request["lang"])
+    words = i18n.Words(request[LANG])
     filename = str(post.get("file", ""))
     source = str(post.get("source", "")).replace("\r\n", "\n")
     account = str(post.get("account", "")).strip()
@@ -121,7 +122,7 @@ async def save(request):
     need(request, admin=True)
     config = request.app[CONFIG]
     post = await request.post()
-    words = i18n.Words(request["lang"])
+    words = i18n.Words(request[LANG])
     filename = str(post.get("file", ""))
     source = str(post.get("source", "")).replace("\r\n", "\n")
     base = str(post.get("base", ""))
@@ -139,7 +140,7 @@ async def undo(request):
     need(request, admin=True)
     config = request.app[CONFIG]
     post = await request.post()
-    words = i18n.Words(request["lang"])
+    words = i18n.Words(request[LANG])
     filename = str(post.get("file", ""))
     try:
         await asyncio.to_thread(tf.undo, config, filename)

@@ -287,7 +287,7 @@ MESSAGES = {
 def from_accept_language(header: str) -> "str | None":
     """The best of our languages in an Accept-Language value, or None."""
     best, best_q = None, 0.0
-    for i, item in enumerate((header or "").split(",")[:32]):
+    for item in (header or "").split(",")[:32]:
         tag, _, params = item.strip().partition(";")
         q = 1.0
         for p in params.split(";"):

@@ -10,7 +10,7 @@ import time
 from aiohttp import web
 
 from autoresponder.web import i18n, localtime
-from autoresponder.web.app import CONFIG, need, page, store_call, url
+from autoresponder.web.app import CONFIG, LANG, SESSION, need, page, store_call, url
 
 MAX_SUBJECT = 250
 MAX_MESSAGE = 20_000
@@ -109,7 +109,7 @@ def _template_names(config) -> "list[str]":
 def _owner(request):
     session = need(request)
     if not session.who.address:
-        words = i18n.Words(request["lang"])
+        words = i18n.Words(request[LANG])
         raise web.HTTPForbidden(text=page(request, "message.html", {
             "message": words("no_account_admin")}).text, content_type="text/html")
     return session.who.address
@@ -135,7 +135,7 @@ def _render(request, acct, rows, form: dict, errors: dict, notes: dict, status: 
     from autoresponder.schedule import show as show_instant
 
     config = request.app[CONFIG]
-    words = i18n.Words(request["lang"])
+    words = i18n.Words(request[LANG])
     zname, zone = localtime.zone_of(acct, config)
     in_force = acct is not None and acct.active_at(time.time()) is None
     default_interval = format_duration(int(config.interval))
@@ -144,7 +144,7 @@ def _render(request, acct, rows, form: dict, errors: dict, notes: dict, status: 
     from autoresponder.http.vacation import state
 
     return page(request, "owner.html", {
-        "address": request["session"].who.address, "form": form, "errors": errors,
+        "address": request[SESSION].who.address, "form": form, "errors": errors,
         "state": state(acct),
         "notes": {k: note_text(words, v) for k, v in notes.items()},
         "zone": zname, "in_force": in_force, "stored": acct is not None,
@@ -162,7 +162,7 @@ async def show(request):
     _zname, zone = localtime.zone_of(acct, config)
     notes = {"start": localtime.note(form["start_date"], form["start_time"], zone, False),
              "end": localtime.note(form["end_date"], form["end_time"], zone, True)}
-    words = i18n.Words(request["lang"])
+    words = i18n.Words(request[LANG])
     flash = ""
     if request.query.get("saved"):
         flash = words("saved")
@@ -179,7 +179,7 @@ async def save(request):
     address = _owner(request)
     config = request.app[CONFIG]
     post = await request.post()
-    words = i18n.Words(request["lang"])
+    words = i18n.Words(request[LANG])
     acct, rows = await _load(request, address)
     names = _template_names(config)
     form, values, errors, notes = read_form(post, acct, config, names)
@@ -227,7 +227,7 @@ async def preview(request):
     address = _owner(request)
     config = request.app[CONFIG]
     post = await request.post()
-    words = i18n.Words(request["lang"])
+    words = i18n.Words(request[LANG])
     acct = (await _load(request, address))[0]
     _form, values, errors, notes = read_form(post, acct, config, _template_names(config))
     sender = str(post.get("sample_sender", "")).strip()[:320] or "sender@example.org"
@@ -254,7 +254,6 @@ async def preview(request):
 
 async def forget(request):
     address = _owner(request)
-    config = request.app[CONFIG]
     post = await request.post()
     from autoresponder import addresses
 

@@ -63,7 +63,10 @@ def split(data: bytes) -> dict:
             text = part.get_content()
         elif ctype == "text/html" and html is None:
             html = part.get_content()
-    return {"headers": headers, "text": text or "", "html": html}
+    # the wire's CRLF line ends, as the page shows them (and as a mail reader does)
+    text = (text or "").replace("\r\n", "\n")
+    html = html.replace("\r\n", "\n") if html is not None else None
+    return {"headers": headers, "text": text, "html": html}
 
 
 def build(config, account, sender: str = SAMPLE_SENDER, now: "float | None" = None):

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import email
 import os
-import re
 from datetime import date, datetime, time as dtime, timedelta
 from email import policy
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
