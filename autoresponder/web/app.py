@@ -86,7 +86,9 @@ def _harden(request, h) -> None:
     h.setdefault("Content-Security-Policy", CSP)
     h.setdefault("X-Content-Type-Options", "nosniff")
     h.setdefault("X-Frame-Options", "DENY")
-    h.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on our own
+    # form posts, and the Origin check could not tell them from a foreign page's
+    h.setdefault("Referrer-Policy", "same-origin")
     h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     h.setdefault("Cross-Origin-Resource-Policy", "same-origin")
     if not request.path.startswith(_static_prefix(request)):
@@ -114,7 +116,7 @@ async def _session_and_csrf(request, handler):
                                 request.headers.get("Accept-Language", ""))
     if request.method == "POST":
         origin = request.headers.get("Origin")
-        if origin and origin != "null" and origin.split("://", 1)[-1] != request.host:
+        if origin and not _our_origin(request, origin):
             return _csrf_refused(request)
         name = request.match_info.route.name
         key = session.sid if session is not None else None
@@ -127,6 +129,17 @@ async def _session_and_csrf(request, handler):
         if not sessions.csrf_ok(key, given if isinstance(given, str) else None):
             return _csrf_refused(request)
     return await handler(request)
+
+
+def _our_origin(request, origin: str) -> bool:
+    """Does a post's Origin name this site: the Host it was sent to, or http.public_url's
+    (a reverse proxy that does not pass the Host on)? A browser sends "null" for an opaque
+    origin (a sandboxed frame, a data: page): that is never ours."""
+    host = origin.split("://", 1)[-1].rstrip("/").lower()
+    if host == request.host.lower():
+        return True
+    public = getattr(getattr(request.app[CONFIG], "http", None), "public_url", "") or ""
+    return bool(public) and host == public.split("://", 1)[-1].split("/", 1)[0].lower()
 
 
 def _csrf_refused(request):
@@ -161,7 +174,7 @@ def page(request, template: str, context: dict, status: int = 200) -> web.Respon
         t=words, lang=words.lang, session=session, who=session.who if session else None,
         csrf=session.csrf if session else "", url=lambda n, **kw: url(request, n, **kw),
         static=lambda f: url(request, "static", filename=f), path=request.path_qs,
-        **{"flash": "", **context})
+        **{"flash": "", "flash_problem": status >= 400, **context})
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
 

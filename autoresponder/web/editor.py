@@ -93,7 +93,9 @@ async def check(request):
         body["problem_text"] = (words("check_line", line=problem["line"],
                                       message=problem["message"])
                                 if problem["line"] else problem["message"])
-    if problem is None:
+    if problem is not None:
+        body["error"] = words("preview_after_check")
+    else:
         stored = await store_call(request, lambda s: s.find_account(account)) \
             if account else None
         body.update(await asyncio.to_thread(_preview, config, filename, source, name, lang,

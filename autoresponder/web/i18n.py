@@ -121,6 +121,8 @@ MESSAGES = {
         "check_result": "Check",
         "check_passes": "The template passes the check.",
         "check_line": "Line {line}: {message}",
+        "goto_line": "Go to line {line}",
+        "preview_after_check": "The preview comes back once the template passes the check.",
         "preview_account": "Preview for the account",
         "preview_account_none": "No accounts yet: the preview uses a sample account.",
         "save_template": "Save",
@@ -257,6 +259,9 @@ MESSAGES = {
         "check_result": "Verificação",
         "check_passes": "O modelo passa a verificação.",
         "check_line": "Linha {line}: {message}",
+        "goto_line": "Ir para a linha {line}",
+        "preview_after_check": "A pré-visualização volta quando o modelo passar a "
+                               "verificação.",
         "preview_account": "Pré-visualizar para a conta",
         "preview_account_none": "Ainda não há contas: a pré-visualização usa uma conta de "
                                 "exemplo.",

@@ -88,7 +88,8 @@ def text_part(path: Path) -> "tuple[email.message.EmailMessage, str]":
 
 def test_sign_in_with_the_mail_password_and_sign_out(fresh_browser, site):
     b = fresh_browser
-    sign_in(b, site, AWAY, "not-the-password")
+    sign_in(b, site, AWAY, "not-the-password")  # Dovecot answers a failure after a delay
+    wait(b, lambda d: d.find_elements(By.ID, "login-error"))
     assert "wrong" in by_id(b, "login-error").text.lower()
     assert b.current_url.endswith("/web/login")
     sign_in(b, site, AWAY)

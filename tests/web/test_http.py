@@ -116,9 +116,10 @@ async def test_posts_need_the_sessions_own_token_and_our_origin(served):
         form = {"enabled": "on", "message": "hello", "state": mine["state"]}
         assert (await ana.post("away", form)).status == 403
         assert (await ana.post("away", {**form, "csrf": bobs["csrf"]})).status == 403
-        r = await ana.post("away", {**form, "csrf": mine["csrf"]},
-                           headers={"Origin": "http://evil.example"})
-        assert r.status == 403
+        for origin in ("http://evil.example", "null", "http://127.0.0.1.evil.example"):
+            r = await ana.post("away", {**form, "csrf": mine["csrf"]},
+                               headers={"Origin": origin})
+            assert r.status == 403, origin
         r = await ana.post("away/preview", {"csrf": mine["csrf"]},
                            headers={"Accept": "application/json"})
         assert r.status == 200 and "headers" in await_json(r)
