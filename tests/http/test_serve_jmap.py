@@ -149,3 +149,26 @@ def test_jmapc_admin_and_account_tokens_across_accounts(http_served):
     with pytest.raises(requests.HTTPError) as e:
         _ = Client(served.http_host, revoked, served.ca).jmap_session
     assert e.value.response.status_code == 401
+
+
+def test_sighup_reloads_the_http_side_without_dropping_its_listener(http_served):
+    import signal
+
+    served = http_served
+    token = new_token(served, "--account", ANA)
+    assert Client(served.http_host, token, served.ca).jmap_session.capabilities.core \
+        .max_calls_in_request == 16
+    text = served.agent.config.read_text().replace("[http]\n", "[http]\nmax_calls = 5\n")
+    served.agent.config.write_text(text)
+    served.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        got = Client(served.http_host, token, served.ca).jmap_session
+        if got.capabilities.core.max_calls_in_request == 5:
+            break
+        time.sleep(0.1)
+    assert got.capabilities.core.max_calls_in_request == 5
+    assert any("event=http-reload" in line and "result=ok" in line
+               for line in served.log().splitlines())
+    assert served.stop() == 0
+    assert "event=http-stopped" in served.log()
