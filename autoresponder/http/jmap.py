@@ -35,6 +35,7 @@ API_PATH = "/jmap/api"
 
 
 def install(app: web.Application) -> None:
+    app.middlewares.append(last_resort)
     app.router.add_get("/.well-known/jmap", session_handler)
     app.router.add_post(API_PATH, api_handler)
     for path in ("/jmap/download/{rest:.*}", "/jmap/upload/{rest:.*}",
@@ -44,6 +45,25 @@ def install(app: web.Application) -> None:
 
 
 _BUSY = web.AppKey("jmap-busy", dict)  # principal name -> requests being answered
+
+
+@web.middleware
+async def last_resort(request: web.Request, handler):
+    """A bug in a JMAP handler is logged and answered as a problem document (the handlers
+    turn every expected failure into its RFC 8620 error themselves)."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as e:  # noqa: BLE001
+        if not request.path.startswith(("/jmap/", "/.well-known/jmap")):
+            raise
+        from autoresponder.http.app import LOG
+
+        request.app[LOG].write({"service": "http", "event": "internal-error",
+                                "path": request.path[:200],
+                                "reason": f"{type(e).__name__}: {e}"[:500]}, "error")
+        return problem(500, ERR + "serverFail", "internal error (logged)")
 
 
 # --- responses ---------------------------------------------------------------------------------

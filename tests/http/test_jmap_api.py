@@ -382,3 +382,14 @@ async def test_more_concurrent_requests_than_advertised_get_the_limit_error(env)
     gate.set()
     assert [r.status for r in await asyncio.gather(*held)] == [200] * 4
     await api(c, t["ana"], request(ANA, ("Core/echo", {})))
+
+
+async def test_a_database_that_cannot_be_opened_is_503_never_500(site, client_for):
+    (site.dir / "state" / "autoresponder.sqlite3").mkdir(parents=True)  # a directory
+    c = await client_for(site)
+    token = "ar_0123456789ab_" + "x" * 43
+    r = await c.get("/.well-known/jmap", headers=bearer(token))
+    assert r.status == 503 and "database" in (await r.json(content_type=None))["detail"]
+    r = await c.post("/jmap/api", headers=bearer(token), json=request(ANA, (GET, {})))
+    assert r.status == 503
+    assert "event=auth-unavailable" in site.log()
