@@ -98,6 +98,12 @@ def build_app(config, log=None) -> web.Application:
         await store.close()
 
     app.on_cleanup.append(close_store)
+
+    async def plain_headers(_request, response):  # no library versions to scanners
+        response.headers["Server"] = "autoresponder"
+        response.headers.setdefault("Cache-Control", "no-store")
+
+    app.on_response_prepare.append(plain_headers)
     for install in route_installers():
         install(app)
     return app
