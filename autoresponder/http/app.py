@@ -47,11 +47,19 @@ class StoreThread:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="http-store")
 
     def _run(self, fn):
+        from autoresponder.store.base import StoreError
+
         if self._store is None:
             from autoresponder.store import open_store
 
             self._store = open_store(self.config, create=True)
-        return fn(self._store)
+        try:
+            return fn(self._store)
+        except StoreError:
+            # start over at the next call: a store keeps a failed open as "no database"
+            self._store.close()
+            self._store = None
+            raise
 
     async def call(self, fn):
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, fn)
@@ -90,6 +98,12 @@ def build_app(config, log=None) -> web.Application:
         await store.close()
 
     app.on_cleanup.append(close_store)
+
+    async def plain_headers(_request, response):  # no library versions to scanners
+        response.headers["Server"] = "autoresponder"
+        response.headers.setdefault("Cache-Control", "no-store")
+
+    app.on_response_prepare.append(plain_headers)
     for install in route_installers():
         install(app)
     return app

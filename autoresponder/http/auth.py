@@ -149,8 +149,18 @@ class Authenticator:
 
     # --- tokens -------------------------------------------------------------------------------
 
+    async def _store_call(self, fn):
+        from autoresponder.store.base import StoreError
+
+        try:
+            return await self.store.call(fn)
+        except StoreError as e:
+            self.log.write({"service": "http", "event": "auth-unavailable",
+                            "reason": str(e)[:500]}, "error")
+            raise AuthFailed(503, "the database is unavailable; try again later") from None
+
     async def check_token(self, text: str, request: "web.Request | None" = None) -> Principal:
-        row = await self.store.call(lambda s: tokens.check(s, text))
+        row = await self._store_call(lambda s: tokens.check(s, text))
         if row is None:
             self.log.write({"service": "http", "event": "token-refused",
                             "token": tokens.token_id_of(text) or "-",
@@ -203,7 +213,7 @@ class Authenticator:
             self.log.write({"service": "http", "event": "login-failed", "login": login[:200],
                             "client": client}, "warning")
             raise AuthFailed(401, "wrong login or password")
-        account = await self.store.call(lambda s: self.account_of_login(s, login))
+        account = await self._store_call(lambda s: self.account_of_login(s, login))
         if account is None:
             self.log.write({"service": "http", "event": "login-no-account",
                             "login": login[:200], "client": client}, "warning")

@@ -35,6 +35,7 @@ API_PATH = "/jmap/api"
 
 
 def install(app: web.Application) -> None:
+    app.middlewares.append(last_resort)
     app.router.add_get("/.well-known/jmap", session_handler)
     app.router.add_post(API_PATH, api_handler)
     for path in ("/jmap/download/{rest:.*}", "/jmap/upload/{rest:.*}",
@@ -44,6 +45,25 @@ def install(app: web.Application) -> None:
 
 
 _BUSY = web.AppKey("jmap-busy", dict)  # principal name -> requests being answered
+
+
+@web.middleware
+async def last_resort(request: web.Request, handler):
+    """A bug in a JMAP handler is logged and answered as a problem document (the handlers
+    turn every expected failure into its RFC 8620 error themselves)."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as e:  # noqa: BLE001
+        if not request.path.startswith(("/jmap/", "/.well-known/jmap")):
+            raise
+        from autoresponder.http.app import LOG
+
+        request.app[LOG].write({"service": "http", "event": "internal-error",
+                                "path": request.path[:200],
+                                "reason": f"{type(e).__name__}: {e}"[:500]}, "error")
+        return problem(500, ERR + "serverFail", "internal error (logged)")
 
 
 # --- responses ---------------------------------------------------------------------------------
@@ -472,25 +492,39 @@ class Calls:
         return out
 
     async def _update(self, address: str, acct, patch, if_in: "str | None"):
+        """Apply `patch` to the singleton in one store transaction. Without ifInState, a
+        patch that met a concurrent change is planned again on the new state (a patch
+        names whole properties, so it means the same on either); with it, stateMismatch."""
         templates = _templates(self.config) if isinstance(patch, dict) and \
             "template" in patch else set()
-        changes, aliases, enabled = vacation.plan(acct, patch, self.extra, self.config,
-                                                 templates)
-        expected = vacation.state(acct)
+        extra, config = self.extra, self.config
 
-        def check(current):  # in the store's transaction: nobody changed it meanwhile
-            if vacation.state(current) != expected:
-                raise _Changed()
+        def work(store):
+            """Read, plan and write on the store's thread: this app's writes queue there one
+            after another; a writer elsewhere (the CLI, another host) makes check() raise."""
+            current = acct
+            for _attempt in range(5):
+                changes, aliases, on = vacation.plan(current, patch, extra, config, templates)
+                expected = vacation.state(current)
+
+                def check(found, expected=expected):  # inside the store's transaction
+                    if vacation.state(found) != expected:
+                        raise _Changed()
+
+                try:
+                    return store.save_vacation(address, changes, aliases, on, time.time(),
+                                               check), on
+                except _Changed:
+                    if if_in is not None:
+                        raise
+                    current = store.find_account(address)
+            raise vacation.SetError("invalidPatch", "the VacationResponse kept changing; get "
+                                    "it and retry")
 
         try:
-            saved = await self.store.call(lambda s: s.save_vacation(
-                address, changes, aliases, enabled, time.time(), check))
+            saved, enabled = await self.store.call(work)
         except _Changed:
-            if if_in is not None:
-                raise MethodError("stateMismatch", "changed by someone else meanwhile") \
-                    from None
-            raise vacation.SetError("invalidPatch", "the VacationResponse changed while this "
-                                    "update was made; get it again and retry") from None
+            raise MethodError("stateMismatch", "changed by someone else meanwhile") from None
         except ValueError as e:  # aliases taken, an alias given as the account, ...
             prop = ["aliases"] if "alias" in str(e) else None
             raise vacation.SetError("invalidProperties", str(e), prop) from None
