@@ -34,13 +34,15 @@ def fresh_browser(browser):
 
 @pytest.fixture(scope="session")
 def imap_lab():
-    """A private Dovecot with IMAP: the mail server that checks the pages' passwords."""
-    from tests.browser.imaplab import ImapLab, imap_missing
+    """The HTTP API tests' private Dovecot with IMAP (tests/http/imaplab.py): the mail server
+    that checks the pages' passwords."""
+    from tests.dovecot.lab import free_port
+    from tests.http.imaplab import ImapLab, imap_missing
 
     why = imap_missing()
     if why:
         pytest.skip(why)
-    lab = ImapLab().start()
+    lab = ImapLab(free_port()).start()
     try:
         yield lab
     finally:
@@ -54,7 +56,8 @@ def site(imap_lab):
 
     from tests.browser.site import make_site
 
-    s = make_site(imap_lab.http_config()).start()
+    s = make_site(f'imap_host = "127.0.0.1"\nimap_port = {imap_lab.imap_port}\n'
+                  f'imap_security = "starttls"\nimap_ca_file = "{imap_lab.ca}"\n').start()
     try:
         yield s
     finally:

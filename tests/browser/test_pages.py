@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.imaplab import DOMAIN, PASSWORD
+from tests.dovecot.lab import DOMAIN, PASSWORD
 
 LISBON = ZoneInfo("Europe/Lisbon")
 AWAY = f"away@{DOMAIN}"
