@@ -113,3 +113,29 @@ def note(day: str, clock: str, zone, end: bool) -> "dict | None":
         "kind": kind,
         "through_day": through_day,
     }
+
+
+def to_wall(day: str, clock: str, end: bool, field: str) -> "str | None":
+    """The same fields as wall-clock text in the account's zone (``YYYY-MM-DDTHH:MM``), as a
+    store that keeps wall-clock times (per-account zones) stores them; an end without a time
+    is the next midnight."""
+    d, t = _read(day, clock, field)
+    if d is None:
+        return None
+    if t is None:
+        if end:
+            d = d + timedelta(days=1)
+        t = dtime(0, 0)
+    return f"{d.isoformat()}T{t.strftime('%H:%M')}"
+
+
+def from_wall(text: "str | None", end: bool) -> "tuple[str, str]":
+    """(date, time) for the form from stored wall-clock text; an end at midnight is shown as
+    the day before with no time, as from_utc does."""
+    if not text:
+        return "", ""
+    d = date.fromisoformat(text[:10])
+    clock = text[11:16] if len(text) >= 16 else ""
+    if end and clock in ("", "00:00"):
+        return (d - timedelta(days=1)).isoformat(), ""
+    return d.isoformat(), clock

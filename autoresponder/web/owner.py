@@ -35,8 +35,12 @@ def form_from_account(acct, config) -> dict:
         return {"enabled": False, "start_date": "", "start_time": "", "end_date": "",
                 "end_time": "", "subject": "", "message": "", "language": "",
                 "interval": "", "template": "default"}
-    sd, st = localtime.from_utc(acct.start_at, zone, end=False)
-    ed, et = localtime.from_utc(acct.end_at, zone, end=True)
+    # wall-clock times as typed, where the store keeps them (per-account zones); else UTC
+    sl, el = getattr(acct, "start_local", None), getattr(acct, "end_local", None)
+    sd, st = (localtime.from_wall(sl, end=False) if sl
+              else localtime.from_utc(acct.start_at, zone, end=False))
+    ed, et = (localtime.from_wall(el, end=True) if el
+              else localtime.from_utc(acct.end_at, zone, end=True))
     return {"enabled": bool(acct.enabled), "start_date": sd, "start_time": st,
             "end_date": ed, "end_time": et, "subject": acct.subject or "",
             "message": acct.message or "", "language": acct.language or "",
@@ -197,6 +201,13 @@ async def save(request):
             errors[_FIELD_OF.get(prop, "subject")] = e.description
         return _render(request, acct, rows, form, errors, notes, status=422,
                        flash=words("not_saved"))
+    from autoresponder.store.base import FIELDS
+
+    if "start_local" in FIELDS:  # a store that keeps the wall-clock times delivery reads
+        changes["start_local"] = localtime.to_wall(form["start_date"], form["start_time"],
+                                                   False, "start")
+        changes["end_local"] = localtime.to_wall(form["end_date"], form["end_time"], True,
+                                                 "end")
     expected = str(post.get("state", ""))
 
     def check(old):

@@ -88,3 +88,32 @@ def test_what_the_form_shows_is_what_was_typed(day, minute, zone, end):
     for is_end in (False, True):
         iso = localtime.to_utc(day.isoformat(), "", z, is_end, "x")
         assert localtime.from_utc(iso, z, is_end)[0] == day.isoformat()
+
+
+def test_wall_clock_text_round_trips_like_the_utc_form():
+    assert localtime.to_wall("2027-03-28", "01:30", False, "s") == "2027-03-28T01:30"
+    assert localtime.to_wall("2027-03-28", "", True, "e") == "2027-03-29T00:00"
+    assert localtime.to_wall("", "", True, "e") is None
+    assert localtime.from_wall("2027-03-29T00:00", True) == ("2027-03-28", "")
+    assert localtime.from_wall("2027-03-29T09:00", True) == ("2027-03-29", "09:00")
+    assert localtime.from_wall("2027-03-29T00:00", False) == ("2027-03-29", "00:00")
+
+
+def test_the_form_prefers_stored_wall_clock_times(tmp_path):
+    """With per-account zones the store keeps the times as typed; the page shows those."""
+    from types import SimpleNamespace
+
+    from autoresponder import config as config_mod
+    from autoresponder.web.owner import form_from_account
+
+    p = tmp_path / "ar.toml"
+    p.write_text(f'database = "{tmp_path}/db.sqlite3"\ntimezone = "UTC"\n')
+    cfg = config_mod.load(str(p))
+    acct = SimpleNamespace(enabled=1, start_at="2027-03-27T18:00:00Z",
+                           end_at="2027-03-29T08:00:00Z", start_local="2027-03-27T18:00",
+                           end_local="2027-03-30T00:00", timezone="Europe/Lisbon",
+                           subject=None, message=None, language=None, interval_seconds=None,
+                           template="default")
+    f = form_from_account(acct, cfg)
+    assert (f["start_date"], f["start_time"]) == ("2027-03-27", "18:00")
+    assert (f["end_date"], f["end_time"]) == ("2027-03-29", "")
