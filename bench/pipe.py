@@ -429,6 +429,26 @@ class Bench:
         if code != 0 or self.counts()[0] != before[0] + 1:
             raise SystemExit("priming the PostgreSQL ledger did not produce a reply; see "
                              f"{self.stderr}: {self.stderr.read_text()[-500:]}")
+        # `serve` on the same database, for `deliver --via` (the way issue 12 recommends):
+        # warm workers, psycopg imported once, connections from a pool
+        self.pg_sock = self.work / "pg-lmtp.sock"
+        cfg = self.work / "postgresql-serve.toml"
+        cfg.write_text(self.cfg_pg.read_text() + f'[serve]\nlmtp = "unix:{self.pg_sock}"\n'
+                       "workers = 2\n")
+        self.pg_serve = subprocess.Popen([self.exe, "--config", str(cfg), "serve"],
+                                         env=self.env, stdout=subprocess.DEVNULL,
+                                         stderr=open(self.work / "pg-serve.stderr", "wb"))
+        deadline = time.monotonic() + 30
+        while not self.pg_sock.exists():
+            if self.pg_serve.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("serve on PostgreSQL did not start: "
+                                 + (self.work / "pg-serve.stderr").read_text()[-500:])
+            time.sleep(0.05)
+        time.sleep(0.5)  # both workers listening
+
+    def via(self, sender: str) -> list[str]:
+        return [self.exe, "deliver", "--via", f"unix:{self.pg_sock}", "--sender", sender,
+                "--recipient", ACCOUNT]
 
     def deliver(self, cfg: Path, sender: str) -> list[str]:
         return [self.exe, "--config", str(cfg), "deliver", "--sender", sender,
@@ -468,6 +488,13 @@ class Bench:
                 Case("postgresql reply: file transport", "postgresql",
                      lambda: self.deliver(p, self.fresh_sender()), m["personal"], "file",
                      "in-process, one connection", rule="reply"),
+                # decided by serve (its log, not this process's), so no rule check here;
+                # tests/pg/test_serve_postgres.py checks the decisions
+                Case("postgresql dedup via serve", "postgresql", lambda: self.via(PRIMED),
+                     m["personal"], "none", "deliver --via to serve on PostgreSQL"),
+                Case("postgresql reply via serve: file transport", "postgresql",
+                     lambda: self.via(self.fresh_sender()), m["personal"], "file",
+                     "deliver --via to serve on PostgreSQL"),
             ]
         if os.path.exists("/usr/bin/vacation") and not self.args.no_vacation:
             cs += self.vacation_cases()
@@ -626,6 +653,12 @@ class Bench:
             self.launcher.close()
         if getattr(self, "sink", None):
             self.sink.stop()
+        if getattr(self, "pg_serve", None):
+            self.pg_serve.terminate()
+            try:
+                self.pg_serve.wait(60)
+            except subprocess.TimeoutExpired:
+                self.pg_serve.kill()
         if getattr(self, "pg", None):
             self.pg.remove()
         if not self.args.keep:
