@@ -47,6 +47,9 @@ class Principal:
         """May this principal read and change `account` (a stored account address)?"""
         return self.admin or account == self.account
 
+    def __hash__(self) -> int:
+        return hash((self.admin, self.account, self.name, self.via))
+
     def __repr__(self) -> str:
         who = "admin" if self.admin else self.account
         return f"Principal({who}, name={self.name!r}, via={self.via})"
@@ -196,29 +199,41 @@ class Authenticator:
             self.log.write({"service": "http", "event": "login-throttled", "login": login[:200],
                             "client": client, "retry_after": int(wait)}, "warning")
             raise AuthFailed(429, "too many failed logins; try again later", wait)
+        # counted before the server answers, so a burst of parallel guesses is counted too;
+        # taken back below when the password turns out right or could not be checked
+        self.by_login.fail(lkey, now)
+        self.by_client.fail(client, now)
         try:
             ok = await asyncio.wait_for(asyncio.to_thread(
                 check_password, h.imap_host, h.imap_port, h.imap_security, login, password,
                 float(h.imap_timeout), h.imap_tls_verify, h.imap_ca_file),
                 float(h.imap_timeout) + 5)
         except (ImapUnavailable, asyncio.TimeoutError) as e:
+            self.by_login.undo(lkey)
+            self.by_client.undo(client)
             self.log.write({"service": "http", "event": "login-unavailable",
                             "login": login[:200], "client": client,
                             "reason": str(e) or "timeout"}, "error")
             raise AuthFailed(503, "the mail server could not check the password; try "
                                   "again later") from None
         if not ok:
-            self.by_login.fail(lkey, now)
-            self.by_client.fail(client, now)
             self.log.write({"service": "http", "event": "login-failed", "login": login[:200],
                             "client": client}, "warning")
             raise AuthFailed(401, "wrong login or password")
-        account = await self._store_call(lambda s: self.account_of_login(s, login))
+        try:
+            account = await self._store_call(lambda s: self.account_of_login(s, login))
+        except AuthFailed:
+            self.by_login.undo(lkey)
+            self.by_client.undo(client)
+            raise
         if account is None:
+            self.by_login.undo(lkey)
+            self.by_client.undo(client)
             self.log.write({"service": "http", "event": "login-no-account",
                             "login": login[:200], "client": client}, "warning")
             raise AuthFailed(403, "this login has no vacation account here")
         self.by_login.clear(lkey)
+        self.by_client.undo(client)
         principal = Principal(False, account, login, "password")
         if h.login_cache:
             if len(self._good) >= self._good_max:

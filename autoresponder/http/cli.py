@@ -1,4 +1,7 @@
-"""`autoresponder token create|list|revoke`: the HTTP API's tokens (no aiohttp needed)."""
+"""`autoresponder token create|list|revoke` (the HTTP API's tokens) and `autoresponder
+vacation-response get|set` (the API's VacationResponse from the shell, through the same
+validation and the same one-transaction write: whatever the API can set, the CLI can). No
+aiohttp needed."""
 
 from __future__ import annotations
 
@@ -25,6 +28,20 @@ def add_commands(sub) -> None:
     r = ts.add_parser("revoke", help="revoke a token (by the id `token list` shows)")
     r.add_argument("token_id", metavar="ID")
     r.set_defaults(func=revoke)
+
+    v = sub.add_parser("vacation-response",
+                       help="the JMAP VacationResponse of an account, as the HTTP API sees it")
+    vs = v.add_subparsers(dest="vr_command", metavar="ACTION")
+    vs.required = True
+    g = vs.add_parser("get", help="print the VacationResponse (JSON, with the extra properties)")
+    g.add_argument("address")
+    g.set_defaults(func=vr_get)
+    st = vs.add_parser("set", help="apply a JMAP patch, e.g. '{\"isEnabled\": false}' (the "
+                                   "API's checks; all of it or nothing)")
+    st.add_argument("address")
+    st.add_argument("patch", help="a JSON object of VacationResponse properties ('-': stdin)")
+    st.add_argument("--if-in-state", metavar="STATE", help="refuse unless the state is this")
+    st.set_defaults(func=vr_set)
 
 
 def _store(config):
@@ -95,4 +112,76 @@ def revoke(args, config) -> int:
         print(f"autoresponder: no live token {args.token_id!r}", file=sys.stderr)
         return exits.DATAERR
     print(f"token {args.token_id} revoked")
+    return exits.OK
+
+
+def _vr_account(args, config, store) -> str:
+    from autoresponder.accounts import normalize_account
+
+    address = normalize_account(args.address, config)
+    found = store.find_account(address)
+    return found.address if found is not None else address
+
+
+def vr_get(args, config) -> int:
+    import json
+
+    from autoresponder.http import vacation
+
+    with _store(config) as store:
+        try:
+            address = _vr_account(args, config, store)
+        except ValueError as e:
+            print(f"autoresponder: {e}", file=sys.stderr)
+            return exits.DATAERR
+        acct = store.find_account(address)
+    print(json.dumps({"accountId": address, "state": vacation.state(acct),
+                      **vacation.to_jmap(acct, True)}, indent=2, ensure_ascii=False))
+    return exits.OK
+
+
+def vr_set(args, config) -> int:
+    import json
+
+    from autoresponder.http import vacation
+    from autoresponder.render import list_templates
+
+    text = sys.stdin.read() if args.patch == "-" else args.patch
+    try:
+        patch = json.loads(text)
+    except ValueError as e:
+        print(f"autoresponder: the patch is not JSON: {e}", file=sys.stderr)
+        return exits.DATAERR
+
+    class Mismatch(Exception):
+        pass
+
+    with _store(config) as store:
+        try:
+            address = _vr_account(args, config, store)
+            acct = store.find_account(address)
+            if args.if_in_state is not None and args.if_in_state != vacation.state(acct):
+                raise Mismatch()
+            templates = {t[0] for t in list_templates(config)}
+            changes, aliases, on = vacation.plan(acct, patch, True, config, templates)
+            expected = vacation.state(acct)
+
+            def check(found):
+                if vacation.state(found) != expected:
+                    raise Mismatch()
+
+            saved = store.save_vacation(address, changes, aliases, on, time.time(), check)
+        except vacation.SetError as e:
+            where = f" ({', '.join(e.properties)})" if e.properties else ""
+            print(f"autoresponder: {e.type}{where}: {e.description}", file=sys.stderr)
+            return exits.DATAERR
+        except Mismatch:
+            print("autoresponder: stateMismatch: the VacationResponse changed; get it again",
+                  file=sys.stderr)
+            return exits.DATAERR
+        except ValueError as e:
+            print(f"autoresponder: {e}", file=sys.stderr)
+            return exits.DATAERR
+    print(json.dumps({"accountId": address, "state": vacation.state(saved),
+                      **vacation.to_jmap(saved, True)}, indent=2, ensure_ascii=False))
     return exits.OK

@@ -46,6 +46,15 @@ class FailureCounter:
         while len(self._keys) > self.max_keys:
             self._keys.popitem(last=False)
 
+    def undo(self, key: str) -> None:
+        """Take back the newest failure of `key` (an attempt counted before its answer,
+        which then succeeded)."""
+        times = self._keys.get(key)
+        if times:
+            times.pop()
+            if not times:
+                del self._keys[key]
+
     def clear(self, key: str) -> None:
         self._keys.pop(key, None)
 

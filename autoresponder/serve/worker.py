@@ -133,6 +133,7 @@ class Service:
                        level="error")
             self.metrics.reload("refused")
             return
+        _share_pools(config)  # a reload may move to PostgreSQL
         self.state = pipeline.State(config)  # threads reopen their connections lazily
         self.limits = Limits(config.serve)
         self.event("reload", result="ok", config=config.source)
@@ -202,13 +203,35 @@ class Service:
         self.event("stopped", unfinished=self.in_flight)
 
 
+def _share_pools(config) -> bool:
+    """On PostgreSQL, the worker's threads borrow connections from one psycopg_pool pool per
+    database (``pool_size``) instead of holding one connection each. Called in the worker,
+    after the fork: a pool's connections and threads must not cross a fork."""
+    from autoresponder.store import is_postgresql
+
+    if not is_postgresql(config):
+        return False
+    try:
+        from autoresponder.store import postgres
+    except ImportError:  # no driver: open_store reports it per message (451), as deliver does
+        return False
+    postgres.share_pools()
+    return True
+
+
 def run(config_path: "str | None", config, socks: list, metrics_enabled: bool) -> bool:
     """The body of a forked worker; True when it stopped cleanly."""
+    pooled = _share_pools(config)
     service = Service(config_path, config, metrics_enabled)
-    service.event("worker-start")
+    service.event("worker-start", pooled=pooled)
     try:
         asyncio.run(service.main(socks))
     except Exception as e:
         service.event("worker-crash", level="error", reason=f"{type(e).__name__}: {e}")
         return False
+    finally:
+        if pooled:
+            from autoresponder.store import postgres
+
+            postgres.close_shared_pools()
     return True

@@ -44,6 +44,11 @@ def database_location(value: str, config_file: "str | None") -> str:
     return os.path.join(os.path.dirname(os.path.abspath(config_file)), value)
 
 
+def is_postgresql(config) -> bool:
+    """Whether `config.database` names a PostgreSQL server (imports nothing of the driver)."""
+    return str(config.database).lower().startswith(_PG_SCHEMES)
+
+
 def open_store(config, readonly: bool = False, create: bool = False) -> Store:
     """The store for `config`. `readonly`: reads only (``explain``, ``postfix-map``);
     `create`: make the database and its schema when missing (admin commands only: delivery

@@ -612,8 +612,9 @@ class PostgresStore(Store):
         def work(c):
             try:
                 with c.transaction():
-                    c.execute("INSERT INTO api_tokens (" + ", ".join(ApiToken.__slots__) +
-                              ") VALUES (%s, %s, %s, %s, %s, %s)", token._values())
+                    c.execute("INSERT INTO api_tokens AS t (" +
+                              ", ".join(ApiToken.__slots__) + ") VALUES (%s, %s, %s, %s, %s, %s)",
+                              token._values())
             except psycopg.errors.UniqueViolation:
                 raise ValueError(f"a token with id {token.token_id} exists") from None
 
@@ -650,7 +651,7 @@ class PostgresStore(Store):
             values, handle = plan_enable(old, changes, now_iso)
             args = (bool(enabled), *[values[k] for k in FIELDS], handle, now_iso)
             if old is None:
-                c.execute("INSERT INTO accounts (enabled, " + ", ".join(FIELDS) +
+                c.execute("INSERT INTO accounts AS a (enabled, " + ", ".join(FIELDS) +
                           ", handle, updated_at, created_at, address) VALUES (" +
                           ", ".join(["%s"] * (len(FIELDS) + 5)) + ")",
                           (*args, now_iso, address))

@@ -221,3 +221,15 @@ def test_jmapc_with_a_mail_password_against_serve(imap_lab, serve_factory, sink,
         _ = bad.jmap_session
     assert e.value.response.status_code == 401
     assert "wrong-9z" not in served.log() and "event=login-failed" in served.log()
+
+
+async def test_a_burst_of_parallel_guesses_is_counted_as_it_starts(tmp_path, imap_lab,
+                                                                 client_for):
+    import asyncio
+
+    site = imap_site(tmp_path, imap_lab, "max_failures_login = 3\n")
+    c = await client_for(site)
+    statuses = await asyncio.gather(*[session(c, basic(ALICE, f"guess-{i}")) for i in range(10)])
+    codes = sorted(s for s, _ in statuses)
+    assert codes == [401] * 3 + [429] * 7
+    assert site.log().count("event=login-failed") == 3  # only three reached the server

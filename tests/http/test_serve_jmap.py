@@ -172,3 +172,21 @@ def test_sighup_reloads_the_http_side_without_dropping_its_listener(http_served)
                for line in served.log().splitlines())
     assert served.stop() == 0
     assert "event=http-stopped" in served.log()
+
+
+def test_serve_check_refuses_plain_http_off_loopback_and_bad_tls_files(tmp_path):
+    from tests.conftest import Agent
+
+    agent = Agent(tmp_path)
+    r = agent.run("serve", "--check", "--http", "inet:0.0.0.0:8080")
+    assert r.returncode == 78 and b"tls_cert is not set" in r.stderr
+    assert agent.run("serve", "--check", "--http", "inet:127.0.0.1:8080").returncode == 0
+    assert agent.run("serve", "--check", "--http", "bogus").returncode == 78
+    (tmp_path / "bad.pem").write_text("not a certificate\n")
+    agent.write_config(extra=f'[http]\ntls_cert = "{tmp_path}/bad.pem"\n'
+                             f'tls_key = "{tmp_path}/bad.pem"\n')
+    r = agent.run("serve", "--check", "--http", "inet:127.0.0.1:8080")
+    assert r.returncode == 78 and b"tls_cert/tls_key" in r.stderr
+    agent.write_config(extra=f'[http]\ntls_cert = "{tmp_path}/bad.pem"\n')
+    r = agent.run("serve", "--check")
+    assert r.returncode == 78 and b"http.tls_key" in r.stderr

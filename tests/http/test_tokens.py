@@ -53,12 +53,38 @@ def test_token_commands(agent):
     admin_text = agent.admin("token", "create", "--admin").stdout.decode().strip()
     assert admin_text.startswith("ar_")
     listed = json.loads(agent.admin("token", "list", "--json").stdout)
-    assert [t["id"] for t in listed] == [made["id"], tokens.token_id_of(admin_text)]
+    assert sorted(t["id"] for t in listed) == sorted([made["id"],
+                                                      tokens.token_id_of(admin_text)])
     assert all("token" not in t for t in listed)
     assert made["token"] not in agent.admin("token", "list").stdout.decode()
     assert b"revoked" in agent.admin("token", "revoke", made["id"]).stdout
     assert agent.run("token", "revoke", made["id"]).returncode == 65
-    listed = json.loads(agent.admin("token", "list", "--json").stdout)
-    assert listed[0]["revoked_at"] and listed[1]["revoked_at"] is None
+    listed = {t["id"]: t for t in json.loads(agent.admin("token", "list", "--json").stdout)}
+    assert listed[made["id"]]["revoked_at"]
+    assert listed[tokens.token_id_of(admin_text)]["revoked_at"] is None
     assert agent.run("token", "create", "--account", "not an address").returncode == 65
 
+
+
+def test_vacation_response_from_the_shell_sets_what_the_api_sets(agent):
+    agent.admin("vacation", "enable", "ana@example.com", "--message", "Away.",
+                "--alias", "ana.silva@example.com", "--interval", "2h")
+    got = json.loads(agent.admin("vacation-response", "get", "ana@example.com").stdout)
+    assert (got["isEnabled"], got["textBody"], got["aliases"], got["interval"]) == (
+        True, "Away.", ["ana.silva@example.com"], 7200)
+    # what `vacation enable` cannot: change a disabled vacation, clear the aliases and the
+    # interval; all through the API's own checks
+    out = json.loads(agent.admin("vacation-response", "set", "ana@example.com", json.dumps({
+        "isEnabled": False, "subject": "Out", "aliases": [], "interval": None})).stdout)
+    assert (out["isEnabled"], out["subject"], out["aliases"], out["interval"]) == (
+        False, "Out", [], None)
+    assert out["state"] != got["state"]
+    r = agent.run("vacation-response", "set", "ana@example.com",
+                  '{"subject": "x", "toDate": "3000-01-01T00:00:00Z"}')
+    assert r.returncode == 65 and b"invalidProperties (toDate)" in r.stderr
+    r = agent.run("vacation-response", "set", "ana@example.com", '{"isEnabled": true}',
+                  "--if-in-state", got["state"])
+    assert r.returncode == 65 and b"stateMismatch" in r.stderr
+    shown = json.loads(agent.admin("vacation", "show", "ana@example.com", "--json").stdout)
+    assert (shown["enabled"], shown["subject"], shown["aliases"]) == (0, "Out", [])
+    assert agent.run("vacation-response", "set", "ana@example.com", "{nope").returncode == 65
