@@ -308,3 +308,28 @@ def test_a_second_user_cannot_see_or_change_the_first_users_absence(fresh_browse
     asyncio.run(by_hand())
     assert site.show(AWAY) == before
     assert site.show(ALICE)["message"] == "hijacked"
+
+
+def test_a_reload_keeps_the_sessions(site):
+    """SIGHUP rebuilds the HTTP app inside the same process: signed-in owners stay signed in
+    (the sessions live in that process)."""
+    import asyncio
+    import signal
+    import time as _time
+
+    from tests.web.client import PageClient
+
+    async def go():
+        async with PageClient(site.url) as c:
+            await c.sign_in_token(site.token(ALICE))
+            assert (await c.get("away")).status == 200
+            before = site.log.read_text().count("http-reload")
+            os.kill(site.proc.pid, signal.SIGHUP)
+            deadline = _time.monotonic() + 20
+            while site.log.read_text().count("http-reload") == before:
+                assert _time.monotonic() < deadline, "no http-reload in the log"
+                await asyncio.sleep(0.1)
+            r = await c.get("away")
+            assert r.status == 200 and ALICE in r.body
+
+    asyncio.run(go())
