@@ -6,7 +6,7 @@ first instant at which the clock reads that time or later. A time in a spring-fo
 therefore starts when the gap ends, and a time in the repeated fall-back hour is its first
 pass; the page says so beside the field (``note``). An end given as a date alone means
 "through that day" (the next local midnight), as on the command line, and is shown back the
-same way: the date, with the time left empty.
+same way: the date, with the time left empty (a start at midnight likewise shows no time).
 """
 
 from __future__ import annotations
@@ -66,14 +66,14 @@ def to_utc(day: str, clock: str, zone, end: bool, field: str) -> "str | None":
 
 
 def from_utc(iso: "str | None", zone, end: bool) -> "tuple[str, str]":
-    """(date, time) as the form shows a stored instant; an end at local midnight is shown as
-    the day before with no time ("through that day")."""
+    """(date, time) as the form shows a stored instant; at local midnight the time is left
+    empty: a start's day, or for an end the day before ("through that day")."""
     if not iso:
         return "", ""
     at = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     local = at.astimezone(zone)
-    if end and (local.hour, local.minute, local.second) == (0, 0, 0):
-        return (local.date() - timedelta(days=1)).isoformat(), ""
+    if (local.hour, local.minute, local.second) == (0, 0, 0):  # a whole day: no time shown
+        return (local.date() - timedelta(days=1) if end else local.date()).isoformat(), ""
     return local.date().isoformat(), local.strftime("%H:%M")
 
 
@@ -136,6 +136,6 @@ def from_wall(text: "str | None", end: bool) -> "tuple[str, str]":
         return "", ""
     d = date.fromisoformat(text[:10])
     clock = text[11:16] if len(text) >= 16 else ""
-    if end and clock in ("", "00:00"):
-        return (d - timedelta(days=1)).isoformat(), ""
+    if clock in ("", "00:00"):  # a whole day: no time shown
+        return (d - timedelta(days=1) if end else d).isoformat(), ""
     return d.isoformat(), clock

@@ -79,6 +79,8 @@ def test_what_the_form_shows_is_what_was_typed(day, minute, zone, end):
     if local == wall:
         if end and clock == "00:00":  # shown as "through the day before"
             assert shown == ((day - timedelta(days=1)).isoformat(), "")
+        elif clock == "00:00":  # a start of day: no time shown
+            assert shown == (day.isoformat(), "")
         else:
             assert shown == (day.isoformat(), clock)
         assert n["kind"] in ("plain", "twice")
@@ -96,7 +98,9 @@ def test_wall_clock_text_round_trips_like_the_utc_form():
     assert localtime.to_wall("", "", True, "e") is None
     assert localtime.from_wall("2027-03-29T00:00", True) == ("2027-03-28", "")
     assert localtime.from_wall("2027-03-29T09:00", True) == ("2027-03-29", "09:00")
-    assert localtime.from_wall("2027-03-29T00:00", False) == ("2027-03-29", "00:00")
+    assert localtime.from_wall("2027-03-29T00:00", False) == ("2027-03-29", "")
+    assert localtime.from_utc("2027-03-29T00:00:00Z", get_zone("UTC"), False) == \
+        ("2027-03-29", "")
 
 
 def test_the_form_prefers_stored_wall_clock_times(tmp_path):
