@@ -45,3 +45,102 @@ def field(message, name: str) -> "tuple[str, str]":
     """The first field called `name` (lower-case) as written: (name, value), for reasons that
     quote a header the way the sender spelt it."""
     return next(f for f in message.fields if f[0].lower() == name)
+
+
+# --- senders wrapped by forwarders and signers ---------------------------------------------
+
+def unwrap_sender(address: str) -> str:
+    """The address inside a BATV or SRS rewrite, else the address itself.
+
+    BATV signers (RFC draft-levine-smtp-batv) put a tag before the local part: ``prvs=TAG=
+    local@d`` (also ``msprvs1=TAG=local@d``, and Barracuda's ``btv1==TAG==local@d``); SRS
+    forwarders hide the original address in theirs: ``SRS0=HASH=TT=origdomain=local@fwd`` and
+    ``SRS1=HASH=fwd==HASH=TT=origdomain=local@fwd2``. A bounce from ``MAILER-DAEMON`` that a
+    signer or forwarder rewrote is still from ``MAILER-DAEMON``.
+    """
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return address
+    low = local.lower()
+    for tag in ("prvs=", "msprvs1=", "btv1=="):
+        if low.startswith(tag):
+            rest = local[len(tag):]
+            sep = "==" if tag == "btv1==" else "="
+            _, found, inner = rest.partition(sep)
+            return f"{inner}@{domain}" if found and inner else address
+    if low.startswith("srs0="):
+        parts = local.split("=", 4)  # SRS0, hash, timestamp, original domain, original local
+    elif low.startswith("srs1=") and "==" in local:
+        parts = ["SRS1"] + local.split("==", 1)[1].split("=", 3)
+    else:
+        return address
+    if len(parts) == 5 and parts[3] and parts[4]:
+        return f"{parts[4]}@{parts[3]}"
+    return address
+
+
+# --- the Subject as people read it ---------------------------------------------------------
+
+# What mail programs put before a subject they answer or forward, in the languages our
+# senders write (Outlook translates them: AW/WG German, RV Spanish, R/I Italian, TR/RÉF French,
+# ENC/RES Portuguese, SV/VS Nordic, ANTW Dutch): lower case, without the colon.
+REPLY_PREFIXES = ("re", "fwd", "fw", "enc", "res", "aw", "wg", "tr", "réf", "ref", "rv", "r",
+                  "i", "sv", "vs", "antw", "doorst", "odp", "pd", "ynt", "ilt", "转发", "回复",
+                  "答复")
+_SPACES = " \t\u00a0\u202f\u3000"
+_COLONS = (":", "\uff1a")
+
+
+def subject_text(message) -> str:
+    """The Subject decoded (RFC 2047, only when it has encoded-words: ``email.header`` is not
+    loaded otherwise), without control characters, spaces collapsed, case-folded."""
+    raw = message.get("subject") or ""
+    text = raw
+    if "=?" in raw:
+        from email.header import decode_header
+
+        try:
+            out = []
+            for part, charset in decode_header(raw):
+                if isinstance(part, str):
+                    out.append(part)
+                else:
+                    try:
+                        out.append(part.decode(charset or "ascii", "replace"))
+                    except LookupError:
+                        out.append(part.decode("latin-1"))
+            text = "".join(out)
+        except Exception:  # a broken encoded-word: keep the raw text
+            text = raw
+    text = "".join(" " if ord(c) < 32 or ord(c) == 127 or c in _SPACES else c for c in text)
+    return " ".join(text.split()).casefold()
+
+
+def strip_tags(subject: str) -> str:
+    """The subject without leading ``[TAG]`` groups gateways and lists add (``[EXTERNAL]``,
+    ``[SPAM?]``, ``[Ticket#123]``), at most three."""
+    s = subject
+    for _ in range(3):
+        if s.startswith("[") and "]" in s:
+            s = s[s.index("]") + 1:].lstrip()
+        else:
+            break
+    return s
+
+
+def starts_with_label(subject: str, labels) -> "str | None":
+    """The label in `labels` (case-folded) that opens `subject`, followed by a colon (or a
+    full-width one, after optional spaces), or None: ``Réponse automatique : x`` opens with
+    ``réponse automatique``, ``Out of office next week?`` opens with no label."""
+    for label in labels:
+        if subject.startswith(label):
+            rest = subject[len(label):].lstrip(_SPACES)
+            if rest.startswith(_COLONS):
+                return label
+    return None
+
+
+def is_reply_or_forward(subject: str) -> bool:
+    """A person answering or forwarding: the (case-folded, tag-stripped) subject opens with
+    one of REPLY_PREFIXES and a colon."""
+    return starts_with_label(strip_tags(subject), REPLY_PREFIXES) is not None
