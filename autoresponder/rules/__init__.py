@@ -57,6 +57,8 @@ ORDER = (
     "auto-response-suppress",
     "autoreply-marker",
     "vendor-autoreply",
+    "helpdesk",
+    "autoreply-subject",
     "spam",
     "auth-failure",
     "report",
