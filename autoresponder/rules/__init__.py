@@ -54,6 +54,7 @@ ORDER = (
     "auto-submitted",
     "precedence",
     "list",
+    "esp",
     "auto-response-suppress",
     "autoreply-marker",
     "vendor-autoreply",
