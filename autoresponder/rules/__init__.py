@@ -61,6 +61,7 @@ ORDER = (
     "helpdesk",
     "autoreply-subject",
     "spam",
+    "quarantine",
     "auth-failure",
     "report",
     "account",
