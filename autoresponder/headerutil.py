@@ -91,29 +91,70 @@ _SPACES = " \t\u00a0\u202f\u3000"
 _COLONS = (":", "\uff1a")
 
 
-def subject_text(message) -> str:
-    """The Subject decoded (RFC 2047, only when it has encoded-words: ``email.header`` is not
-    loaded otherwise), without control characters, spaces collapsed, case-folded."""
-    raw = message.get("subject") or ""
-    text = raw
-    if "=?" in raw:
-        from email.header import decode_header
+SUBJECT_CHARS = 1000  # the rules read the start of a Subject; decoding more is wasted
 
-        try:
-            out = []
-            for part, charset in decode_header(raw):
-                if isinstance(part, str):
-                    out.append(part)
-                else:
-                    try:
-                        out.append(part.decode(charset or "ascii", "replace"))
-                    except LookupError:
-                        out.append(part.decode("latin-1"))
-            text = "".join(out)
-        except Exception:  # a broken encoded-word: keep the raw text
-            text = raw
+
+def subject_text(message) -> str:
+    """The start of the Subject decoded (RFC 2047), without control characters, spaces
+    collapsed, case-folded: what the word-reading rules compare."""
+    raw = (message.get("subject") or "")[:SUBJECT_CHARS]
+    text = decode_words(raw) if "=?" in raw else raw
     text = "".join(" " if ord(c) < 32 or ord(c) == 127 or c in _SPACES else c for c in text)
     return " ".join(text.split()).casefold()
+
+
+def decode_words(raw: str) -> str:
+    """`raw` with its RFC 2047 encoded-words decoded (white space between two of them
+    dropped, as §6.2 says); a malformed word stays as written, an unknown charset reads as
+    Latin-1. The rules run it on every message whose Subject is encoded (most mail in
+    Portuguese), before the ledger: ``email.header`` would load ``re`` and a dozen modules
+    per process for the same answer (tests/rules/test_headerutil.py compares the two), so
+    this uses only binascii, a built-in."""
+    out: "list[str]" = []
+    i, n = 0, len(raw)
+    after_word = False
+    while i < n:
+        start = raw.find("=?", i)
+        if start == -1:
+            out.append(raw[i:])
+            break
+        word = _encoded_word(raw, start)
+        if word is None:  # not an encoded-word: keep the "=?" and look further
+            out.append(raw[i:start + 2])
+            after_word, i = False, start + 2
+            continue
+        between = raw[i:start]
+        if not (after_word and between.strip(" \t\r\n") == ""):
+            out.append(between)
+        out.append(word[0])
+        after_word, i = True, word[1]
+    return "".join(out)
+
+
+def _encoded_word(raw: str, start: int) -> "tuple[str, int] | None":
+    """(decoded text, end) of the encoded-word ``=?charset?B|Q?text?=`` at `start`, or None."""
+    import binascii
+
+    q1 = raw.find("?", start + 2)
+    if q1 == -1 or q1 + 2 >= len(raw) or raw[q1 + 2] != "?":
+        return None
+    enc = raw[q1 + 1].lower()
+    end = raw.find("?=", q1 + 3)
+    charset = raw[start + 2:q1].split("*", 1)[0].strip().lower()  # RFC 2231 *language
+    data = raw[q1 + 3:end] if end != -1 else ""
+    if end == -1 or enc not in "bq" or not charset or " " in data or " " in charset:
+        return None
+    try:
+        if enc == "b":
+            octets = binascii.a2b_base64((data + "=" * (-len(data) % 4)).encode("ascii"))
+        else:
+            octets = binascii.a2b_qp(data.encode("ascii"), header=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return None
+    try:
+        return octets.decode(charset, "replace"), end + 2
+    except LookupError:
+        return octets.decode("latin-1"), end + 2
 
 
 def strip_tags(subject: str) -> str:

@@ -66,3 +66,69 @@ def test_a_label_needs_its_colon():
     assert not starts_with_label("re", ("re",))
     assert strip_tags("[external] [spam?] re: x") == "re: x"
     assert not is_reply_or_forward("resultados: novembro")  # "res" needs its colon
+
+
+# --- the small RFC 2047 decoder agrees with the email package --------------------------------
+
+# Printable text: the email package's reader also folds Unicode white space and controls
+# (NEL, NBSP ...) in ways of its own, which subject_text flattens anyway.
+NO_SURROGATES = st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp", "Zs")) | st.just(" ")
+CHARSETS = st.sampled_from(["utf-8", "iso-8859-1", "iso-8859-15", "windows-1252", "gb2312",
+                            "shift_jis", "koi8-r"])
+
+
+def _reference(raw: str) -> str:
+    from email.header import decode_header, make_header
+
+    return str(make_header(decode_header(raw)))
+
+
+@given(parts=st.lists(st.tuples(st.text(alphabet=NO_SURROGATES, min_size=1, max_size=30),
+                                CHARSETS, st.sampled_from(["b", "q"]), st.booleans()),
+                      min_size=1, max_size=4))
+def test_decode_words_reads_what_the_email_package_writes(parts):
+    """Any texts, each encoded (or left plain) in a charset that can hold it, joined as a
+    mail program joins them: read back the same as email.header reads them."""
+    from email.charset import BASE64, QP, Charset
+    from email.header import Header
+
+    from autoresponder.headerutil import decode_words
+
+    h = Header()
+    for text, charset, enc, plain in parts:
+        try:
+            text.encode(charset)
+        except UnicodeEncodeError:
+            charset = "utf-8"
+        if plain and text.isascii() and "=?" not in text:
+            h.append(text, "us-ascii")
+            continue
+        cs = Charset(charset)
+        cs.header_encoding = BASE64 if enc == "b" else QP
+        h.append(text, cs)
+    raw = h.encode(maxlinelen=10_000)
+    assert decode_words(raw) == _reference(raw)
+
+
+@given(pieces=st.lists(st.sampled_from(list("=?QqBb_ aé3D") + ["=?utf-8?q?", "?= ",
+                                                                  "=?utf-8?b?", "w6k=", "=?"]),
+                       max_size=20))
+def test_decode_words_never_raises_on_broken_words(pieces):
+    from autoresponder.headerutil import decode_words
+
+    assert isinstance(decode_words("".join(pieces)), str)
+
+
+def test_an_encoded_subject_is_read_without_the_email_package(tmp_path):
+    """The word-reading rules run before the ledger on every message: an encoded Subject
+    (most Portuguese mail) must not load `email` or `re` on the way to already-replied."""
+    from tests.test_lazy_imports import World, check_lean, personal
+
+    w = World(tmp_path)
+    msg = personal().replace(b"Subject: Lunch next week?",
+                             b"Subject: =?utf-8?q?Almo=C3=A7o_na_ter=C3=A7a=3F?=")
+    rc, _, line = w.deliver("bob@example.org", msg)
+    assert rc == 0 and "decision=reply" in line
+    rc, mods, line = w.deliver("bob@example.org", msg)
+    assert rc == 0 and "rule=already-replied" in line
+    check_lean(mods)
