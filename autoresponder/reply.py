@@ -142,9 +142,9 @@ def mailbox(display: str, addr: str) -> str:
 def recipient_name(message, sender: str) -> str:
     """The display name the envelope sender gives itself: the name of the first mailbox in
     Sender:, Resent-From: or From: (in that order) whose address is `sender` (the ledger's
-    form) and that has a name, raw (mailbox() decodes and bounds it); "" if none. Fields are hostile: each is
-    parsed only up to MAX_NAME_FIELD characters (an address past that gives no name), and no
-    match is no name."""
+    form) and that has a name, raw (mailbox() decodes and bounds it); "" if none. Fields are
+    hostile: each is parsed only up to MAX_NAME_FIELD characters (an address past that gives
+    no name), and no match is no name."""
     if not sender:
         return ""
     values = []

@@ -17,8 +17,8 @@ QUARANTINE_WORDS = ("quarantine", "quarantaine", "quarantäne", "quarentena", "c
                     "quarantena", "karantén", "kwarantann", "karantæne", "karantän")
 DIGEST_WORDS = ("summary", "digest", "notification", "report", "held", "you have",
                 "messages", "released", "resumo", "mensagens", "notificação", "resumen",
-                "mensajes", "notificación", "récapitulatif", "résumé", "zusammenfassung", "nachrichten", "benachrichtigung", "riepilogo", "messaggi",
-                "notifica")
+                "mensajes", "notificación", "récapitulatif", "résumé", "zusammenfassung",
+                "nachrichten", "benachrichtigung", "riepilogo", "messaggi", "notifica")
 SUBJECTS = ("end user digest", "proofpoint end user digest", "spam digest",
             "mimecast digest", "held messages summary")
 

@@ -99,7 +99,8 @@ def test_a_reply_or_forward_of_any_auto_reply_is_never_a_hit(prefix, label, rest
 
 @given(label=st.sampled_from(LABELS), tail=st.text(
     alphabet=st.characters(blacklist_categories=("Cs",),
-                                 blacklist_characters=":\uff1a \u00a0\t\r\n"), min_size=1, max_size=20))
+                           blacklist_characters=":\uff1a \u00a0\t\r\n"),
+    min_size=1, max_size=20))
 @FAST
 def test_a_label_without_its_colon_is_never_a_hit(label, tail):
     """"Out of office next week?": the label followed by more words, no colon."""
