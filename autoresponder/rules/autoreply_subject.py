@@ -15,31 +15,29 @@ from autoresponder.rules import Rule
 
 # The labels, case-folded; each must be followed by a colon (spaces allowed before it, as in
 # French). Exchange/Outlook's own first ("Automatic reply", "Out of Office", the 2003
-# "Out of Office AutoReply"), then Lotus Notes' and other responders', then translations.
+# "Out of Office AutoReply"), then Lotus Notes' and other responders', then translations of
+# "automatic reply". Only labels that name a machine's answer: words a person could put before
+# a colon themselves ("Away from the office: Friday") are left to the other rules.
 LABELS = (
     # English
     "automatic reply", "auto reply", "auto-reply", "autoreply", "automatic response",
     "auto response", "auto-response", "autoresponse", "out of office autoreply",
-    "out of office auto reply", "out of office reply", "out of office", "out of the office",
+    "out of office auto reply", "out of office reply", "out of office",
     # French
-    "réponse automatique", "reponse automatique", "absence du bureau",
-    "réponse automatique d'absence",
+    "réponse automatique", "reponse automatique", "réponse automatique d'absence",
     # German (Outlook; Lotus Notes' "Abwesenheitsnotiz")
     "automatische antwort", "abwesenheitsnotiz", "automatische abwesenheitsnotiz",
     "automatische rückantwort",
-    # Spanish
-    "respuesta automática", "respuesta automatica", "fuera de la oficina",
-    # Portuguese
-    "resposta automática", "resposta automatica", "ausente do escritório",
-    # Italian
-    "risposta automatica", "fuori sede", "risposta automatica fuori sede",
+    # Spanish, Portuguese, Italian
+    "respuesta automática", "respuesta automatica", "resposta automática",
+    "resposta automatica", "risposta automatica",
     # Dutch, Nordic, Finnish, Polish, Czech, Hungarian, Romanian, Turkish, Greek, Russian
-    "automatisch antwoord", "afwezigheidsbericht", "automatisk svar", "autosvar",
-    "automaattinen vastaus", "automatyczna odpowiedź", "automatická odpověď",
-    "automatikus válasz", "răspuns automat", "raspuns automat", "otomatik yanıt", "otomatik yanit",
-    "otomatik cevap", "αυτόματη απάντηση", "автоматический ответ",
+    "automatisch antwoord", "automatisk svar", "autosvar", "automaattinen vastaus",
+    "automatyczna odpowiedź", "automatická odpověď", "automatikus válasz", "răspuns automat",
+    "raspuns automat", "otomatik yanıt", "otomatik yanit", "otomatik cevap",
+    "αυτόματη απάντηση", "автоматический ответ",
     # Japanese, Chinese, Korean
-    "自動応答", "自動返信", "自动回复", "自動回覆", "自動回复", "자동 회신", "자동 응답",
+    "自動応答", "自動返信", "自动回复", "自動回覆", "자동 회신", "자동 응답",
 )
 
 
@@ -49,7 +47,7 @@ class AutoreplySubject(Rule):
                    '"Automatic reply:", "Out of Office:", "Out of Office AutoReply:", '
                    '"Autoreply:" or a translation ("Réponse automatique :", "Automatische '
                    'Antwort:", "Abwesenheitsnotiz:", "Respuesta automática:", "Resposta '
-                   'automática:", "Risposta automatica:", and 20 more languages), after any '
+                   'automática:", "Risposta automatica:", and a dozen more languages), after any '
                    '[TAG]; a colon must follow the label, and Re:/Fwd: subjects are people\'s '
                    '("Out of office next week?" gets its reply)')
 

@@ -62,6 +62,10 @@ def test_the_reason_quotes_the_label_and_the_subject(world):
     "Automatic reply settings for the shared mailbox",
     "Réponse automatique qui ne marche pas",
     "My out of office: did it work?",
+    # a person's own announcement: words, not a machine's label
+    "Out of the office: Friday 5th",
+    "Fora do escritório: sexta-feira",
+    "Fuori sede: venerdì",
     "Lunch next week?",
     "",
 ])
