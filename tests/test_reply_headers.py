@@ -180,3 +180,23 @@ def test_any_original_subject_reads_back_as_its_cleaned_cut_text(text):
     want = reply.cut("Auto: " + cleaned, reply.MAX_SUBJECT) if cleaned else "Automated reply"
     assert got == want
     assert "\n" not in got and "\r" not in got and len(got) <= reply.MAX_SUBJECT
+
+
+def test_explain_shows_the_name_from_sender_for_mail_sent_on_behalf(tmp_path):
+    """End to end (the corpus message, explain --json in a subprocess): the secretary who
+    sent the Rector's invitation is the envelope sender, named in Sender:."""
+    import json
+    from pathlib import Path
+
+    from tests.conftest import Agent
+    from tests.test_corpus import CORPUS, split_envelope
+
+    sender, message = split_envelope(
+        (Path(CORPUS) / "reply" / "secretary_sends_on_behalf_sender_field.eml").read_bytes())
+    agent = Agent(tmp_path)
+    agent.admin("vacation", "enable", "ana@example.com")
+    r = agent.run("explain", "--json", "--sender", sender, "--recipient", "ana@example.com",
+                  input=message)
+    assert r.returncode == 0, r.stderr
+    to = json.loads(r.stdout)["reply"]["to"]
+    assert to == f'"Maria Rocha (Secretaria da Reitoria)" <{sender}>'
