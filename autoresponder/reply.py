@@ -1,6 +1,7 @@
 """The reply message, built as RFC 3834 says.
 
-Recipient: the envelope sender, only (never Reply-To, From or Sender: RFC 3834 §4).
+Recipient: the envelope sender, only (never Reply-To, From or Sender: RFC 3834 §4); the To
+field carries the name the sender gives itself in Sender/Resent-From/From, bounded.
 Headers: From (account, display name), To, Subject, Date, Message-ID (ours, recognisable by
 headerutil.OWN_MSGID_PREFIX), In-Reply-To and References (RFC 3834 §3.1.6),
 Auto-Submitted: auto-replied (§3.1.7), Precedence: bulk (§3.1.8, for old responders),
@@ -23,7 +24,19 @@ import time
 from autoresponder import addresses
 from autoresponder.headerutil import OWN_MARKER, OWN_MSGID_PREFIX
 
-MAX_SUBJECT = 200
+MAX_SUBJECT = 256  # characters of a Subject (RFC 2822 advises none; Pigeonhole also cuts at 256)
+MAX_NAME = 100     # characters of a display name in From/To
+ELLIPSIS = "\u2026"
+# Senders' display names come from one of these fields, the first whose address is the
+# envelope sender's (RFC 5322 §3.6.2, §3.6.6: the mailbox responsible, then the re-sender).
+NAME_FIELDS = ("sender", "resent-from", "from")
+MAX_NAME_FIELD = 4000  # characters of such a field parsed for the name (a parse per reply)
+# Characters no header text keeps: C0 and C1 controls, DEL, the line and paragraph
+# separators (some decoders break lines there) and the bidi embeddings, overrides and
+# isolates that would reorder what a reader sees. Zero-width joiners and the LRM/RLM marks
+# stay: names in Arabic, Persian or Indic scripts need them.
+_DROP = (set(range(0, 32)) | set(range(127, 160)) | {0x2028, 0x2029}
+         | set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A)))
 MAX_REFERENCES = 20
 _SPECIALS = set('()<>[]:;@\\,."')
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -41,10 +54,34 @@ class Reply:
 
 
 def clean_text(value: str, limit: int = MAX_SUBJECT) -> str:
-    """One header-safe line: control characters (CR, LF, NUL ...) become spaces."""
-    s = "".join(" " if (ord(c) < 32 or ord(c) == 127) else c for c in value)
-    s = " ".join(s.split())
-    return s[:limit]
+    """One header-safe line: control characters (CR, LF, NUL ...), line separators and bidi
+    overrides become spaces, runs of spaces one; longer than `limit` characters, it is cut
+    (see cut)."""
+    s = "".join(" " if ord(c) in _DROP else c for c in value)
+    return cut(" ".join(s.split()), limit)
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` if it has at most `limit` characters, else its start and an ellipsis, together
+    `limit` characters at most: cut between characters (never inside a combining sequence or
+    a joined emoji), at the last space of the final 16 characters if there is one. Text is cut
+    decoded, so no encoded-word or UTF-8 sequence is ever split; the email package encodes the
+    result afterwards."""
+    if len(text) <= limit:
+        return text
+    if limit < 2:
+        return text[:max(limit, 0)]
+    import unicodedata
+
+    i = limit - 1
+    space = text.rfind(" ", max(i - 16, 1), i + 1)
+    if space > 0:
+        i = space
+    while i > 1 and (unicodedata.combining(text[i]) or text[i] == "\u200d"
+                     or text[i - 1] == "\u200d" or 0xFE00 <= ord(text[i]) <= 0xFE0F
+                     or 0x1F3FB <= ord(text[i]) <= 0x1F3FF):  # joiner, selector, skin tone
+        i -= 1
+    return text[:i].rstrip() + ELLIPSIS
 
 
 def decode_subject(raw: "str | None", limit: int = MAX_SUBJECT) -> str:
@@ -96,8 +133,32 @@ def _phrase(name: str) -> str:
 
 
 def mailbox(display: str, addr: str) -> str:
-    name = decode_subject(display, 100)
+    """``Name <addr>``: the display name decoded, cleaned and cut at MAX_NAME characters,
+    then quoted or RFC 2047-encoded as it needs; the bare address when there is no name."""
+    name = decode_subject(display, MAX_NAME)
     return f"{_phrase(name)} <{addr}>" if name else addr
+
+
+def recipient_name(message, sender: str) -> str:
+    """The display name the envelope sender gives itself: the name of the first mailbox in
+    Sender:, Resent-From: or From: (in that order) whose address is `sender` (the ledger's
+    form) and that has a name, raw (mailbox() decodes and bounds it); "" if none. Fields are
+    hostile: each is parsed only up to MAX_NAME_FIELD characters (an address past that gives
+    no name), and no match is no name."""
+    if not sender:
+        return ""
+    values = []
+    for name in NAME_FIELDS:
+        values.extend(v[:MAX_NAME_FIELD] for v in message.get_all(name))
+    if not any(sender in addresses.find_addresses(v) for v in values):
+        return ""
+    from email.utils import getaddresses
+
+    for v in values:
+        for display, addr in getaddresses([v]):
+            if display and addresses.normalize(addr) == sender:
+                return display
+    return ""
 
 
 def rfc5322_date(now: float) -> str:
@@ -178,11 +239,7 @@ def build(config, account, envelope, message, rendered, now: "float | None" = No
     """This account's reply to this message; `body` is a memoised mime_body() if any."""
     now = time.time() if now is None else now
     rcpt = envelope.reply_to or envelope.sender
-    to_name = ""
-    for v in message.get_all("from"):  # the sender's own name, only if it is the same address
-        found = addresses.find_addresses(v)
-        if found and found[0] == envelope.sender and "<" in v:
-            to_name = v.split("<", 1)[0].strip().strip('"')
+    to_name = recipient_name(message, envelope.sender)
     original = original_fields(message)
     subject = decode_subject(rendered.subject) if rendered.subject else ""
     if not subject:

@@ -5,20 +5,37 @@ that a cheap look at the header block and the body prefix says may be a bounce, 
 on the bounded prefix kept by autoresponder.message.
 """
 
+from autoresponder.headerutil import is_reply_or_forward, strip_tags, subject_text
 from autoresponder.rules import Rule
 
 # A bounce says what it is in the first words of its Subject ("Undeliverable: ...",
 # "Returned mail: ...") and in the opening lines of its body; a person writing about a bounce
 # says it anywhere, and often in a reply or a forward. So the costly scan runs only on a
 # bounce-shaped subject or opener, never on a Re:/Fwd:, and never sees "> " quoted lines.
-SUBJECT_OPENERS = ("undeliverable", "undelivered mail", "undeliverable mail", "returned mail",
-                   "failure notice", "mail delivery failed", "mail delivery failure",
-                   "delivery status notification", "delivery failure", "delivery failed",
-                   "delivery notification", "non-delivery", "nondeliverable",
-                   "mail system error", "warning: message could not", "warning: could not send",
-                   "delayed mail", "message delayed", "delivery delayed", "returned to sender",
-                   "mensagem não entregue", "mensagem devolvida", "falha na entrega de mensagem")
-REPLY_PREFIXES = ("re:", "fwd:", "fw:", "enc:", "res:", "aw:", "wg:", "tr:", "rv:", "sv:", "vs:")
+# Subjects are matched decoded and case-folded; corporate gateways (Exchange, Domino, content
+# filters) write them in the language of their installation.
+SUBJECT_OPENERS = (
+    "undeliverable", "undelivered mail", "undeliverable mail", "returned mail",
+    "failure notice", "mail delivery failed", "mail delivery failure",
+    "delivery status notification", "delivery failure", "delivery failed",
+    "delivery notification", "non-delivery", "nondeliverable", "mail system error",
+    "warning: message could not", "warning: could not send", "delayed mail", "message delayed",
+    "delivery delayed", "returned to sender", "message blocked", "blocked message",
+    # Portuguese
+    "mensagem não entregue", "mensagem devolvida", "falha na entrega de mensagem",
+    "não é possível entregar", "não entregue", "falha na entrega", "não foi possível entregar",
+    # French
+    "non remis", "non distribuable", "échec de la remise", "echec de la remise",
+    "message non remis", "remise impossible", "notification d'échec de remise",
+    # German
+    "unzustellbar", "nicht zustellbar", "zustellung fehlgeschlagen",
+    "fehler bei der zustellung", "benachrichtigung über fehlgeschlagene zustellung",
+    # Spanish
+    "no se puede entregar", "no entregado", "no se pudo entregar", "error de entrega",
+    "error en la entrega", "mensaje no entregado", "notificación de error de entrega",
+    # Italian
+    "non recapitabile", "impossibile recapitare", "mancato recapito", "recapito non riuscito",
+    "notifica di mancato recapito", "messaggio non recapitato")
 BODY_OPENERS = (b"this is the mail system at host", b"this is the qmail-send program",
                 b"i'm afraid i wasn't able to deliver", b"this message was created "
                 b"automatically by mail delivery software", b"delivery to the following "
@@ -28,33 +45,62 @@ BODY_OPENERS = (b"this is the mail system at host", b"this is the qmail-send pro
                 b"message you sent could not be delivered", b"could not be delivered to one "
                 b"or more", b"unable to deliver your message", b"sorry, we were unable to "
                 b"deliver your message")
+# A gateway's notice speaks of the reader's message and says it failed, near the top:
+# "Your message ... could not be delivered", "Votre message n'a pas pu être remis",
+# "Die Nachricht konnte nicht zugestellt werden", "Não foi possível entregar a sua mensagem".
+# Both a noun and a failure must stand in the opening of the (decoded, unquoted) text; a
+# person who writes "my mail to Carl came back" uses neither.
+NOTICE_NOUNS = (
+    "your message", "the message you sent", "the following message", "this message",
+    "your e-mail", "your email", "votre message", "le message", "ihre nachricht",
+    "die nachricht", "ihre e-mail", "su mensaje", "el mensaje", "sua mensagem",
+    "a mensagem", "seu e-mail", "il messaggio", "il suo messaggio", "il tuo messaggio")
+NOTICE_FAILURES = (
+    "could not be delivered", "couldn't be delivered", "was not delivered",
+    "wasn't delivered", "has not been delivered", "was blocked", "has been blocked",
+    "was rejected", "has been rejected", "was quarantined", "has been quarantined",
+    "n'a pas pu être remis", "n'a pas été remis", "n'a pas pu être distribué",
+    "a été bloqué", "a été rejeté",
+    "konnte nicht zugestellt werden", "wurde nicht zugestellt", "wurde blockiert",
+    "wurde abgewiesen", "no se pudo entregar", "no se ha podido entregar",
+    "no pudo ser entregado", "no ha podido ser entregado", "no se ha entregado",
+    "fue bloqueado", "ha sido bloqueado", "fue rechazado", "não pôde ser entregue",
+    "não foi entregue", "não foi possível entregar", "não pode ser entregue", "foi bloqueada",
+    "foi rejeitada", "non è stato possibile recapitare", "non è stato recapitato",
+    "non può essere recapitato", "impossibile recapitare", "è stato bloccato",
+    "è stato rifiutato")
+NOTICE_CHARS = 600
 OPENER_BYTES = 1500
 
 
 def _subject_says_bounce(subject: str) -> bool:
-    s = subject.strip().lower()
-    if s.startswith(REPLY_PREFIXES):
-        return False
-    return s.startswith(SUBJECT_OPENERS)
+    """`subject` (decoded, case-folded) opens like a non-delivery notice's, after any [TAG]."""
+    return not is_reply_or_forward(subject) and strip_tags(subject).startswith(SUBJECT_OPENERS)
 
 
 class Bounce(Rule):
     name = "bounce"
     description = ('a bounce in no standard format: the Subject starts like one ("Undeliverable:", '
-                   '"Returned mail:", "failure notice" ...) or the body opens like one ("This is '
-                   'the mail system at host ...") and flufl.bounce\'s detectors confirm it, or the '
-                   'Subject is bounce-shaped and a permanent status (5.x.y) stands at the top of '
-                   'the body. Never on a Re:/Fwd:, never on >-quoted lines: people writing about '
-                   'bounces get their reply')
+                   '"Returned mail:", "failure notice", "Mail delivery failed", "Delivery failure '
+                   'notification", or a gateway\'s in French, German, Spanish, Portuguese or '
+                   'Italian: "Non remis :", "Unzustellbar:", "No se puede entregar:", "Não é '
+                   'possível entregar:", "Non recapitabile:" ...) or the body opens like one '
+                   '("This is the mail system at host ...") and flufl.bounce\'s detectors confirm '
+                   'it, or the Subject is bounce-shaped and the top of the body holds a permanent '
+                   'status (5.x.y) or says the reader\'s message failed ("Your message ... could '
+                   'not be delivered", "Ihre Nachricht konnte nicht zugestellt werden" ...). Never '
+                   'on a Re:/Fwd:, never on >-quoted lines: people writing about bounces get their '
+                   'reply')
 
     def check(self, ctx):
         if not ctx.config.rules.bounce_scan:
             return None
         m = ctx.message
         subject = m.get("subject") or ""
-        by_subject = _subject_says_bounce(subject)
-        if not by_subject and subject.strip().lower().startswith(REPLY_PREFIXES):
+        text = subject_text(m) if subject else ""
+        if is_reply_or_forward(text):
             return None
+        by_subject = _subject_says_bounce(text)
         body = _unquoted(m.body_prefix)
         top = body[:OPENER_BYTES].lower()
         if not (by_subject or any(h in top for h in BODY_OPENERS)):
@@ -67,7 +113,61 @@ class Bounce(Rule):
         if by_subject and status:
             return f"Subject {subject.strip()[:60]!r} and a permanent delivery status " \
                    f"({status}) at the top of the body"
+        if by_subject:
+            said = notice_phrase(opening_text(m))
+            if said:
+                return f"Subject {subject.strip()[:60]!r} and a non-delivery notice at the " \
+                       f"top of the body ({said[0]!r} ... {said[1]!r})"
         return None
+
+
+def notice_phrase(opening: str) -> "tuple[str, str] | None":
+    """(noun, failure) when the opening text speaks of the reader's message failing."""
+    noun = next((n for n in NOTICE_NOUNS if n in opening), None)
+    if noun is None:
+        return None
+    failure = next((f for f in NOTICE_FAILURES if f in opening), None)
+    return (noun, failure) if failure else None
+
+
+def opening_text(m) -> str:
+    """The first NOTICE_CHARS characters of the message's first text part, decoded (transfer
+    encoding, charset, HTML tags), without "> " quoted lines, spaces collapsed, case-folded.
+    Only for messages whose Subject already looks like a bounce: it parses MIME."""
+    import email
+    import email.policy
+
+    try:
+        msg = email.message_from_bytes(m.header_block + b"\n" + m.body_prefix,
+                                       policy=email.policy.default)
+        part = msg.get_body(preferencelist=("plain", "html"))
+        if part is None:
+            return ""
+        text = part.get_content()
+        if not isinstance(text, str):
+            return ""
+        if part.get_content_subtype() == "html":
+            text = _html_text(text)
+    except Exception:  # malformed MIME or an unknown charset: no notice to read
+        return ""
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
+    return " ".join(" ".join(lines).split())[:NOTICE_CHARS].casefold().replace("\u2019", "'")
+
+
+def _html_text(html: str) -> str:
+    """The text of an HTML body, roughly: tags dropped, entities decoded."""
+    import html as html_mod
+
+    out, inside = [], False
+    for ch in html[:20000]:
+        if ch == "<":
+            inside = True
+            out.append(" ")
+        elif ch == ">":
+            inside = False
+        elif not inside:
+            out.append(ch)
+    return html_mod.unescape("".join(out))
 
 
 def _permanent_status(text: bytes) -> "str | None":

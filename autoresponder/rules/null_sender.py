@@ -5,8 +5,8 @@ from autoresponder.rules import Rule
 
 class NullSender(Rule):
     name = "null-sender"
-    description = ("the envelope sender is <> (or not a valid RFC 5321 mailbox): bounces and reports must never "
-                   "be answered")
+    description = ("the envelope sender is <> (or not a valid RFC 5321 mailbox): bounces and "
+                   "reports must never be answered")
 
     def check(self, ctx):
         env = ctx.envelope

@@ -79,3 +79,32 @@ def test_people_whose_names_contain_robot_words_get_a_reply(world, sender):
 def test_robot_words_in_a_display_name_are_not_an_address(world):
     frm = '"Postmaster of fun (noreply-ish)" <bob@example.org>'
     assert_reply(world.decide(mail(frm=frm)))
+
+
+# --- robots behind a BATV signer or an SRS forwarder ------------------------------------------
+
+@pytest.mark.parametrize("sender, inner", [
+    ("prvs=0312a4b5c6=MAILER-DAEMON@srv12.alojamento-web.example",
+     "MAILER-DAEMON@srv12.alojamento-web.example"),
+    ("msprvs1=19xyzAbC=postmaster@lists.example.org", "postmaster@lists.example.org"),
+    ("btv1==0123abc4567==postmaster@gw.example.net", "postmaster@gw.example.net"),
+    ("SRS0=k2Pq=SX=srv7.hostbox.example=MAILER-DAEMON@fwd.correio.example",
+     "MAILER-DAEMON@srv7.hostbox.example"),
+    ("SRS1=Hx7a=fwd1.example==k2Pq=SX=srv7.hostbox.example=majordomo@fwd2.example",
+     "majordomo@srv7.hostbox.example"),
+])
+def test_a_rewritten_robot_envelope_is_still_a_robot(world, sender, inner):
+    """The From: check is off, so the envelope alone decides: the rewrite is unwrapped."""
+    world.configure(rules="check_from_header = false")
+    d = world.decide(mail(frm="Mail Delivery System <mail@srv12.example>"), sender=sender)
+    assert_skip(d, "system-sender", inner.lower(), "BATV signer or an SRS forwarder")
+
+
+@pytest.mark.parametrize("sender", [
+    "prvs=4071a2b3c4=sandra.lima@hospital-norte.example",
+    "SRS0=Xk3q=SV=example.net=fernando.reis@fwd-service.example",
+    "btv1==0123abc4567==ines@example.org",
+    "prvs=norobot@example.org",           # no tag: not a BATV address at all
+])
+def test_a_rewritten_person_gets_a_reply(world, sender):
+    assert_reply(world.decide(mail(), sender=sender))
