@@ -6,18 +6,20 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from autoresponder.store.sqlite import SCHEMA_VERSION as KNOWN
+
 
 def test_sqlite_status_and_upgrade(agent):
     r = agent.run("db", "status", "--json")
     assert r.returncode == 65
     assert json.loads(r.stdout) == {
-        "backend": "sqlite", "database": str(agent.db), "version": None, "known": 3,
-        "state": "no schema", "pending": [{"version": 3, "description": "schema.sql"}]}
-    assert "applied schema version 3" in agent.admin("db", "upgrade").stdout.decode()
+        "backend": "sqlite", "database": str(agent.db), "version": None, "known": KNOWN,
+        "state": "no schema", "pending": [{"version": KNOWN, "description": "schema.sql"}]}
+    assert f"applied schema version {KNOWN}" in agent.admin("db", "upgrade").stdout.decode()
     assert "nothing to do" in agent.admin("db", "upgrade").stdout.decode()
     assert json.loads(agent.admin("db", "status", "--json").stdout)["state"] == "up to date"
     with sqlite3.connect(agent.db) as conn:
-        conn.execute("PRAGMA user_version = 4")
+        conn.execute("PRAGMA user_version = 99")
     r = agent.run("db", "status")
     assert r.returncode == 65 and b"newer than this autoresponder" in r.stdout
     assert b"defer mail (75)" in r.stdout

@@ -63,6 +63,7 @@ ORDER = (
     "account",
     "self",
     "not-addressed",
+    "audience",
     "bounce",
 )
 
