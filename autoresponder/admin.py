@@ -378,8 +378,14 @@ def template_preview(args, config) -> int:
         return _fail(f"--sender {sender!r} is not a mail address")
     env = Envelope(sender, address, "", config.autoreply_domain, config.recipient_delimiter)
     try:
-        # the line's own render step: the reply delivery would send, whatever the rules say
-        r = line.build_reply(acct, env, message, time.time())
+        # the line's own render step: the reply delivery would send now (the absence or
+        # window in force, the sender's audience, the From), whatever the rules say
+        from autoresponder import answer
+
+        now = time.time()
+        acct.default_zone = config.timezone
+        acct = answer.effective(acct, answer.plan(acct, config, env, message, now))
+        r = line.build_reply(acct, env, message, now)
     except TemplateError as e:
         return _fail(f"the reply template failed: {e}")
     finally:

@@ -69,6 +69,9 @@ def test_floor_across_a_window_s_occurrences(open_):
     # another occurrence while Monday's claim is live: pending, not a second reply
     assert isinstance(s.claim(ANA, BOB, tuesday, T0 + 10, lim), Pending)
     s.mark_sent(ANA, BOB, monday, T0, lim.window, "<m@x>", token=token)
+    # a purge (even of all history) keeps the ledger row the floor reads: it lives as long
+    # as the interval, which is never shorter than the floor
+    s.purge(T0 + DAY - 120, 0, 0)
     # a day later minus a minute: the floor holds, whatever the occurrence
     got = s.peek(ANA, BOB, tuesday, T0 + DAY - 60, lim)
     assert got == AlreadySent(T0, T0 + DAY)

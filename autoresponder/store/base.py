@@ -166,7 +166,9 @@ class Limits(_Record):
     `series` and `floor`: for a weekly window, whose every occurrence is a handle of its own,
     the handles of the window share the prefix `series`, and a sender who got a reply under
     any of them in the last `floor` seconds gets none now (the hosting rule: one auto-reply
-    per sender per 24 h, also when occurrences come closer than that)."""
+    per sender per 24 h, also when occurrences come closer than that). The floor is read from
+    the ledger, whose rows live for the whole interval (floor <= interval): purge never drops
+    a row the floor still needs."""
 
     __slots__ = ("window", "lease", "per_account", "global_", "period", "series", "floor")
     _DEFAULTS = {"series": "", "floor": 0}

@@ -63,11 +63,10 @@ _LEDGER_ROW = ("SELECT state, lease_until, sent_at, expires_at FROM ledger "
                "WHERE account = %s AND sender = %s AND handle = %s")
 _ITEM_COLS = ", ".join(ITEM_FIELDS)
 _ITEMS_OF = f"SELECT {_ITEM_COLS} FROM schedule_items WHERE account = %s ORDER BY id"
-_SERIES = ("SELECT (SELECT max(sent_at) FROM replies WHERE account = %(a)s AND sender = %(s)s "
-           "AND status = 'sent' AND sent_at > %(since)s AND substr(handle, 1, %(n)s) = %(p)s), "
-           "(SELECT max(lease_until) FROM ledger WHERE account = %(a)s AND sender = %(s)s AND "
-           "state = 'pending' AND lease_until > %(now)s AND handle <> %(h)s AND "
-           "substr(handle, 1, %(n)s) = %(p)s)")
+_SERIES = ("SELECT max(CASE WHEN state = 'sent' THEN sent_at END), "
+           "max(CASE WHEN state = 'pending' AND lease_until > %(now)s AND handle <> %(h)s "
+           "THEN lease_until END) FROM ledger WHERE account = %(a)s AND sender = %(s)s AND "
+           "substr(handle, 1, %(n)s) = %(p)s AND (state = 'pending' OR sent_at > %(since)s)")
 _COUNT_ACCOUNT = ("SELECT (SELECT count(*) FROM replies WHERE account = %(a)s AND "
                   "sent_at > %(since)s) + (SELECT count(*) FROM ledger WHERE account = %(a)s "
                   "AND state = 'pending' AND lease_until > %(now)s)")

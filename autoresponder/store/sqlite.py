@@ -38,10 +38,10 @@ _ADDED_COLUMNS = (
 )
 _ITEMS_OF = ("SELECT " + ", ".join(ITEM_FIELDS) + " FROM schedule_items WHERE account = ? "
              "ORDER BY id")
-_SERIES = ("SELECT (SELECT max(sent_at) FROM replies WHERE account = ? AND sender = ? AND "
-           "status = 'sent' AND sent_at > ? AND substr(handle, 1, ?) = ?), "
-           "(SELECT max(lease_until) FROM ledger WHERE account = ? AND sender = ? AND "
-           "state = 'pending' AND lease_until > ? AND handle <> ? AND substr(handle, 1, ?) = ?)")
+_SERIES = ("SELECT max(CASE WHEN state = 'sent' THEN sent_at END), "
+           "max(CASE WHEN state = 'pending' AND lease_until > ? AND handle <> ? "
+           "THEN lease_until END) FROM ledger WHERE account = ? AND sender = ? AND "
+           "substr(handle, 1, ?) = ? AND (state = 'pending' OR sent_at > ?)")
 
 _ACCOUNT = "SELECT " + ", ".join(Account.COLUMNS) + " FROM accounts"
 _ALIASES_OF = "SELECT alias FROM aliases WHERE account = ? ORDER BY alias"
@@ -363,8 +363,8 @@ class SqliteStore(Store):
 
         def series():
             p, n = limits.series, len(limits.series)
-            return tuple(c.execute(_SERIES, (account, sender, now - limits.floor, n, p,
-                                             account, sender, now, handle, n, p)).fetchone())
+            return tuple(c.execute(_SERIES, (now, handle, account, sender, n, p,
+                                             now - limits.floor)).fetchone())
 
         return assess(c.execute(_LEDGER_ROW, (account, sender, handle)).fetchone(), now,
                       limits, count, series)

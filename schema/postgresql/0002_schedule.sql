@@ -32,5 +32,3 @@ CREATE TABLE IF NOT EXISTS schedule_items (
     created_at        text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS schedule_items_account ON schedule_items(account, id);
--- The per-sender floor across a window's occurrences reads a sender's recent replies.
-CREATE INDEX IF NOT EXISTS replies_account_sender ON replies(account, sender, sent_at);
