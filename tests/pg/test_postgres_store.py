@@ -50,11 +50,12 @@ def test_db_status_and_upgrade(tmp_path, pg_url):
     assert r.returncode == 65
     status = json.loads(r.stdout)
     assert status["version"] is None and status["state"] == "no schema"
-    assert status["pending"] == [{"version": 1, "description": "initial"}]
+    assert status["pending"] == [{"version": v, "description": d} for v, d, _ in migrations()]
     assert "initial" in h.admin("db", "upgrade").stdout.decode()
     assert "nothing to do" in h.admin("db", "upgrade").stdout.decode()
     status = json.loads(h.admin("db", "status", "--json").stdout)
-    assert (status["version"], status["known"], status["state"]) == (1, 1, "up to date")
+    assert (status["version"], status["known"], status["state"]) == (
+        SCHEMA_VERSION, SCHEMA_VERSION, "up to date")
 
 
 def test_two_hosts_upgrading_at_once_apply_each_version_once(pg_url, pg_cluster):
@@ -69,8 +70,10 @@ def test_two_hosts_upgrading_at_once_apply_each_version_once(pg_url, pg_cluster)
         t.start()
     for t in threads:
         t.join(30)
-    assert sorted(results) == [[], [], [], [1]]
-    assert pg_cluster.sql("SELECT version FROM schema_version", dbname_of(pg_url)) == [(1,)]
+    every = list(range(1, SCHEMA_VERSION + 1))
+    assert sorted(results) == [[], [], [], every]
+    assert pg_cluster.sql("SELECT version FROM schema_version ORDER BY version",
+                          dbname_of(pg_url)) == [(v,) for v in every]
 
 
 def test_delivery_refuses_a_newer_schema_and_writes_nothing(tmp_path, pg_url, pg_cluster):
@@ -408,7 +411,8 @@ def test_db_copy_merges_by_the_newer_settings_and_the_later_window(pg_url):
         assert counts == {"accounts": {"new": 0, "updated": 0, "kept": 1},
                           "aliases": {"new": 0, "present": 1, "conflicts": 1},
                           "ledger": {"new": 1, "updated": 0, "kept": 1},
-                          "history": {"new": 1, "present": 0}}
+                          "history": {"new": 1, "present": 0},
+                          "schedule": {"new": 0, "present": 0}}
         assert s.find_account(ANA).subject == "Shared"
         assert s.claim(ANA, "bob@example.org", h, T0 + 1, LIMITS) == \
             AlreadySent(T0, T0 + 86400)  # the later window stayed
