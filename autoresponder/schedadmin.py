@@ -341,7 +341,7 @@ def remove_item(args, config) -> int:
     return exits.OK
 
 
-# --- what list and show print ----------------------------------------------------------------------
+# --- what list and show print ------------------------------------------------------------
 
 def view(account, config, now: float) -> dict:
     """The issue-13 part of an account's view: its zone, times in it, the answer now and the

@@ -361,3 +361,40 @@ def test_postfix_map_lists_accounts_with_anything_upcoming(site):
     assert keys("2027-02-01T12:00") == {"a@example.com", "c@example.com", "d@example.com"}
     assert keys("2027-05-01T12:00") == {"a@example.com", "d@example.com"}
     assert keys("2027-06-11T12:00") == {"d@example.com"}
+
+
+# --- never a From that is not the account's (property) -----------------------------------------
+
+from types import SimpleNamespace  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_ADDR = st.sampled_from([ANA, ALIAS, "boss@example.com", "ana@example.com.evil.example",
+                         "ANA.SILVA@EXAMPLE.COM", "ana+x@example.com", "eve@example.org",
+                         '"ana@example.com" <eve@example.org>', "garbage <", ""])
+
+
+@settings(max_examples=200, deadline=None)
+@given(setting=st.one_of(st.none(), st.sampled_from(["account", "addressed"]), _ADDR),
+       to=st.lists(_ADDR, max_size=3), cc=st.lists(_ADDR, max_size=2),
+       original=_ADDR, recipient=_ADDR)
+def test_the_reply_never_comes_from_an_address_not_the_account_s(setting, to, cc, original,
+                                                                  recipient):
+    from autoresponder import answer, reply
+    from autoresponder.store.base import Account
+
+    acct = Account(address=ANA, enabled=True, start_at=None, end_at=None, subject=None,
+                   message=None, template="default", language=None, interval_seconds=None,
+                   from_name=None, handle="h", created_at="", updated_at="",
+                   aliases=[ALIAS], reply_from=setting)
+    head = "".join(f"To: {t}\n" for t in to) + "".join(f"Cc: {c}\n" for c in cc)
+    msg = from_bytes((head + "Subject: x\n\nbody\n").encode())
+    env = Envelope("bob@example.org", recipient, original, "", "+")
+    cfg = SimpleNamespace(recipient_delimiter="+")
+    chosen = answer.from_address(acct, env, msg, cfg)
+    assert chosen in acct.addresses()
+    acct.reply_from = chosen
+    assert reply.from_address(acct) in acct.addresses()
+    acct.reply_from = setting  # whatever was stored, reply.build never strays either
+    assert reply.from_address(acct) in acct.addresses()

@@ -19,7 +19,7 @@ def floor_limits(series: str = "h/w1@", floor: int = DAY) -> Limits:
                   series=series, floor=floor)
 
 
-def test_new_settings_round_trip(store):
+def test_new_settings_round_trip(store):  # noqa: F811 (the fixture)
     a = store.enable(ANA, {"timezone": "Europe/Lisbon", "start_local": "2027-03-20T00:00",
                            "end_local": "2027-03-28T09:00", "internal_domains": ".example.net",
                            "external": "none", "external_subject": "Out",
@@ -37,7 +37,7 @@ def test_new_settings_round_trip(store):
     assert (c.start_local, c.end_local, c.timezone) == (None, None, "Europe/Lisbon")
 
 
-def test_items_are_added_listed_in_order_and_removed(store):
+def test_items_are_added_listed_in_order_and_removed(store):  # noqa: F811 (the fixture)
     store.enable(ANA, {}, ["alias@example.com"], T0)
     store.enable("zoe@example.com", {}, None, T0)
     a = store.add_item(ANA, {"kind": "absence", "key": "a1", "start_local": "2027-04-01T00:00",
@@ -60,7 +60,7 @@ def test_items_are_added_listed_in_order_and_removed(store):
                                                "spec": "Sat-Sun"}, T0)
 
 
-def test_floor_across_a_window_s_occurrences(open_):
+def test_floor_across_a_window_s_occurrences(open_):  # noqa: F811 (the fixture)
     s = open_()
     s.enable(ANA, {}, None, T0)
     monday, tuesday = "h/w1@2027-01-04T12:00", "h/w1@2027-01-05T12:00"

@@ -297,7 +297,8 @@ def check_aliases(address: str, aliases: "list[str]", owner_of, is_account) -> "
 # --- errors --------------------------------------------------------------------------------
 
 def memo_entry(row) -> "tuple":
-    """A render_cache row (subject, text, html, language, template, mime) as the memo's answer: (Rendered, MIME body)."""
+    """A render_cache row (subject, text, html, language, template, mime) as the memo's
+    answer: (Rendered, MIME body)."""
     from autoresponder.replytext import Rendered
 
     return Rendered(row[0], row[1], row[2], row[3], row[4], True), bytes(row[5])
