@@ -359,10 +359,7 @@ def view(account, config, now: float) -> dict:
 
         out["start_local"] = show(account.start_at, zone)
         out["end_local"] = show(account.end_at, zone)
-    if account.enabled:
-        t = answer.timeline(account, now) if account.scheduled() else None
-    else:
-        t = None
+    t = answer.timeline(account, now) if account.enabled else None
     out["answering"] = t["now"] if t else None
     out["next_change"] = t["next_change"] if t else None
     out["next"] = t["next"] if t else None
