@@ -398,3 +398,16 @@ def test_the_reply_never_comes_from_an_address_not_the_account_s(setting, to, cc
     assert reply.from_address(acct) in acct.addresses()
     acct.reply_from = setting  # whatever was stored, reply.build never strays either
     assert reply.from_address(acct) in acct.addresses()
+
+
+def test_template_preview_shows_the_reply_delivery_would_send_now(site):
+    """The preview answers as delivery would at this moment: the absence in force (an open
+    one, started in the past), the sender's audience, the From choice."""
+    site.admin("vacation", "enable", ANA, "--alias", ALIAS, "--reply-from", ALIAS,
+               "--external-subject", "Out of office")
+    site.admin("vacation", "add-absence", ANA, "--start", "2020-01-01", "--subject",
+               "Parental leave")
+    out = site.admin("template", "preview", ANA, "--sender", "joao@example.com").stdout
+    assert b"Subject: Parental leave" in out and f"From: {ALIAS}".encode() in out
+    out = site.admin("template", "preview", ANA, "--sender", "bob@example.org").stdout
+    assert b"Subject: Out of office" in out
