@@ -18,8 +18,38 @@ CREATE TABLE IF NOT EXISTS accounts (
     from_name        TEXT,                  -- display name on the reply's From
     handle           TEXT NOT NULL,         -- RFC 5230 :handle of the current reply
     created_at       TEXT NOT NULL,
-    updated_at       TEXT NOT NULL
+    updated_at       TEXT NOT NULL,
+    -- version 4 (issue 13); older files get these columns by ALTER TABLE (store/sqlite.py)
+    timezone         TEXT,                  -- IANA zone; NULL: the config's
+    start_local      TEXT,                  -- start_at as typed: wall-clock 'YYYY-MM-DDTHH:MM'
+    end_local        TEXT,                  -- in the account's zone (what delivery reads)
+    internal_domains TEXT,                  -- comma-separated: example.com, .example.com
+    external         TEXT CHECK (external IS NULL OR external IN ('reply', 'none')),
+    external_subject TEXT,                  -- what outsiders get (NULL: the internal one)
+    external_message TEXT,
+    external_template TEXT,
+    reply_from       TEXT,                  -- NULL/'account', 'addressed', or one own address
+    answer_group_mail INTEGER CHECK (answer_group_mail IS NULL OR answer_group_mail IN (0, 1))
 );
+
+-- Queued absences and weekly windows (version 4): wall-clock in the account's zone.
+CREATE TABLE IF NOT EXISTS schedule_items (
+    id                INTEGER PRIMARY KEY,
+    account           TEXT NOT NULL REFERENCES accounts(address) ON DELETE CASCADE,
+    kind              TEXT NOT NULL CHECK (kind IN ('absence', 'window')),
+    key               TEXT NOT NULL,        -- names it in the reply's handle
+    start_local       TEXT,                 -- absence: 'YYYY-MM-DDTHH:MM' or NULL (open)
+    end_local         TEXT,                 -- absence: exclusive, or NULL (open)
+    spec              TEXT,                 -- window: canonical text (schedule.format_window)
+    subject           TEXT,                 -- NULL: the account's
+    message           TEXT,
+    template          TEXT,
+    external_subject  TEXT,
+    external_message  TEXT,
+    external_template TEXT,
+    created_at        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS schedule_items_account ON schedule_items(account, id);
 
 CREATE TABLE IF NOT EXISTS aliases (
     alias    TEXT PRIMARY KEY,              -- normalised; maps to exactly one account

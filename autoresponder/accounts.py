@@ -39,6 +39,16 @@ async def disable(config, address: str) -> bool:
     return await _call(config, lambda s: s.disable(address, time.time()))
 
 
+async def add_item(config, address: str, fields: dict) -> dict:
+    """Queue an absence or add a weekly window (store.Store.add_item); the stored row."""
+    item = await _call(config, lambda s: s.add_item(address, fields, time.time()))
+    return item.as_dict()
+
+
+async def remove_item(config, address: str, item_id: int) -> bool:
+    return await _call(config, lambda s: s.remove_item(address, item_id))
+
+
 async def show(config, address: str) -> "dict | None":
     acct = await _call(config, lambda s: s.find_account(address))
     return acct.as_dict() if acct is not None else None

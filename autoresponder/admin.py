@@ -36,6 +36,9 @@ def add_commands(sub) -> None:
     en.add_argument("--alias", action="append", metavar="ADDR",
                     help="another address of this account (repeatable; replaces the list)")
     en.add_argument("--from-name", metavar="NAME", help="display name on the reply's From")
+    from autoresponder import schedadmin
+
+    schedadmin.add_enable_options(en)
     en.set_defaults(func=vacation_enable)
     di = vs.add_parser("disable", help="switch a vacation off (settings are kept)")
     di.add_argument("address")
@@ -47,6 +50,7 @@ def add_commands(sub) -> None:
     ls = vs.add_parser("list", help="list all accounts")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=vacation_list)
+    schedadmin.add_commands(vs)
 
     h = sub.add_parser("history", help="who got a reply from an account, and when")
     h.add_argument("address")
@@ -119,17 +123,17 @@ def _when(config, text: str, end: bool):
 
 
 def vacation_enable(args, config) -> int:
-    from autoresponder import accounts, addresses
+    from autoresponder import accounts, addresses, schedadmin
     from autoresponder.dates import DateError
     from autoresponder.durations import DurationError, parse_duration
 
     try:
         address = accounts.normalize_account(args.address, config)
-        changes: dict = {}
-        if args.start is not None:
-            changes["start_at"] = _when(config, args.start, end=False)
-        if args.end is not None:
-            changes["end_at"] = _when(config, args.end, end=True)
+        with _store(config) as store:
+            old = store.find_account(address)
+        if old is not None and old.address != address:  # an alias: its account's settings
+            old = None
+        changes: dict = schedadmin.enable_changes(args, config, old, address)
         if args.subject is not None:
             changes["subject"] = " ".join(args.subject.split()) or None
         if args.message is not None:
@@ -163,14 +167,16 @@ def vacation_enable(args, config) -> int:
             if changes["template"] not in names:
                 return _fail(f"no template named {changes['template']!r} "
                              f"(have: {', '.join(sorted(names))})")
+        schedadmin.check_template(config, changes.get("external_template"),
+                                  "--external-template")
         with _store(config) as store:
-            row = store.enable(address, changes, aliases, time.time()).as_dict()
+            acct = store.enable(address, changes, aliases, time.time())
     except (DateError, DurationError, ValueError) as e:
         return _fail(str(e))
     except OSError as e:
         return _fail(f"{e.filename or config.database}: {e.strerror}", exits.CONFIG)
-    print(f"vacation enabled for {row['address']}")
-    _print_account(row, config)
+    print(f"vacation enabled for {acct.address}")
+    _print_account(acct, config)
     warning = store.notice()  # e.g. root left the database where deliveries cannot write
     if warning:
         print(f"autoresponder: warning: {warning}", file=sys.stderr)
@@ -202,37 +208,42 @@ def vacation_disable(args, config) -> int:
     return exits.OK
 
 
-def _account_view(row: dict, config) -> dict:
-    from autoresponder.dates import show
+def _account_view(a, config) -> dict:
+    """What `vacation show --json` and `list --json` print of an account (store.Account):
+    its stored row, whether it answers now, and its times in its own zone."""
+    from autoresponder import schedadmin
     from autoresponder.derived import effective_interval
-    from autoresponder.store import Account
 
-    a = Account.from_row([row[k] for k in Account.COLUMNS], row["aliases"])
-    inactive = a.active_at(time.time())
+    now = time.time()
+    a.default_zone = config.timezone
+    inactive = a.active_at(now)
+    extra = schedadmin.view(a, config, now)
     return {
-        **row,
+        **a.as_dict(),
         "in_force": inactive is None,
         "status": "in force" if inactive is None else inactive,
-        "start_local": show(row["start_at"], config.timezone),
-        "end_local": show(row["end_at"], config.timezone),
         "interval": effective_interval(a, config),
+        **extra,
     }
 
 
-def _print_account(row: dict, config) -> None:
+def _print_account(a, config) -> None:
+    from autoresponder import schedadmin
     from autoresponder.durations import format_duration
 
-    v = _account_view(row, config)
+    v = _account_view(a, config)
     print(f"  status:    {v['status']}")
     print(f"  start:     {v['start_local']}")
     print(f"  end:       {v['end_local']} (exclusive)")
-    print(f"  interval:  {format_duration(v['interval'])}")
-    print(f"  subject:   {row['subject'] or '(from the template)'}")
-    print(f"  template:  {row['template']}  language: {row['language'] or '(from the message)'}")
-    print(f"  from name: {row['from_name'] or '-'}")
-    print(f"  aliases:   {', '.join(row['aliases']) or '-'}")
-    if row["message"]:
-        print("  message:   " + row["message"].replace("\n", "\n             "))
+    print(f"  interval:  {format_duration(v['interval'])}" +
+          (" (every message; the hourly caps still apply)" if v["interval"] == 0 else ""))
+    print(f"  subject:   {v['subject'] or '(from the template)'}")
+    print(f"  template:  {v['template']}  language: {v['language'] or '(from the message)'}")
+    print(f"  from name: {v['from_name'] or '-'}")
+    print(f"  aliases:   {', '.join(v['aliases']) or '-'}")
+    if v["message"]:
+        print("  message:   " + v["message"].replace("\n", "\n             "))
+    schedadmin.print_view(v, v)
 
 
 def vacation_show(args, config) -> int:
@@ -246,12 +257,11 @@ def vacation_show(args, config) -> int:
         acct = store.find_account(address)
     if acct is None:
         return _fail(f"{address} has no vacation set up")
-    row = acct.as_dict()
     if args.json:
-        print(json.dumps(_account_view(row, config), ensure_ascii=False))
+        print(json.dumps(_account_view(acct, config), ensure_ascii=False))
     else:
-        print(row["address"])
-        _print_account(row, config)
+        print(acct.address)
+        _print_account(acct, config)
     return exits.OK
 
 
@@ -259,13 +269,22 @@ def vacation_list(args, config) -> int:
     from autoresponder.durations import format_duration
 
     with _store(config) as store:
-        rows = [_account_view(a.as_dict(), config) for a in store.list_accounts()]
+        rows = [_account_view(a, config) for a in store.list_accounts()]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
         return exits.OK
-    head = ("ADDRESS", "ENABLED", "IN FORCE", "START", "END", "INTERVAL", "ALIASES")
+    head = ("ADDRESS", "ENABLED", "IN FORCE", "START", "END", "ZONE", "ANSWERING",
+            "NEXT CHANGE", "INTERVAL", "ALIASES")
+
+    def answering(r) -> str:
+        a = r["answering"]
+        if a is None:
+            return "-"
+        return f"#{a['item']}" if a["item"] else "main"
+
     table = [head] + [(r["address"], "yes" if r["enabled"] else "no",
                        "yes" if r["in_force"] else "no", r["start_local"], r["end_local"],
+                       r["zone"], answering(r), r["next_change"] or "-",
                        format_duration(r["interval"]), ",".join(r["aliases"]) or "-")
                       for r in rows]
     widths = [max(len(str(row[i])) for row in table) for i in range(len(head))]
@@ -359,8 +378,14 @@ def template_preview(args, config) -> int:
         return _fail(f"--sender {sender!r} is not a mail address")
     env = Envelope(sender, address, "", config.autoreply_domain, config.recipient_delimiter)
     try:
-        # the line's own render step: the reply delivery would send, whatever the rules say
-        r = line.build_reply(acct, env, message, time.time())
+        # the line's own render step: the reply delivery would send now (the absence or
+        # window in force, the sender's audience, the From), whatever the rules say
+        from autoresponder import answer
+
+        now = time.time()
+        acct.default_zone = config.timezone
+        acct = answer.effective(acct, answer.plan(acct, config, env, message, now))
+        r = line.build_reply(acct, env, message, now)
     except TemplateError as e:
         return _fail(f"the reply template failed: {e}")
     finally:

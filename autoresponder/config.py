@@ -40,7 +40,10 @@ SCHEMA: dict = {
                        "template-error); more than 0"),
     "render_max_chars": ("int", 1_000_000, "most characters a template may render, and the "
                          "largest value it may make; more than 0"),
-    "timezone": ("str", "UTC", "IANA zone in which dates are read and shown"),
+    "timezone": ("str", "UTC", "IANA zone in which dates are read and shown, and every "
+                 "account's zone unless it has its own (vacation enable --timezone)"),
+    "internal_domains": ("list", [], "sender domains that count as colleagues besides each "
+                         "account's own: example.com, or .example.com for its subdomains"),
     "language": (("en", "pt"), "en", "reply language when neither account nor message says"),
     "dayfirst": ("bool", True, "read 01/02/2026 as 1 February (Portuguese habit)"),
     "interval": ("duration", 86400, "default window: one reply per sender per account"),
@@ -75,6 +78,10 @@ SCHEMA: dict = {
                         "your MTA's Authentication-Results id: skip SPF/DMARC failures (forged "
                         "senders); empty: off, as headers from others cannot be trusted"),
         "thread": ("bool", True, "skip replies to our own automatic replies"),
+        "answer_group_mail": ("bool", False,
+                              "answer mail that reached the account only through a group or "
+                              "list address (or a Bcc): none of its addresses in To/Cc/Bcc/"
+                              "Resent-*; per account: vacation enable --answer-group-mail"),
     },
     "transport": {
         "kind": (("sendmail", "smtp", "file"), "sendmail", "how replies leave"),
@@ -257,9 +264,24 @@ def _finish(values: dict, where: str) -> dict:
     if values["timezone"] not in ("UTC", "utc"):
         from dateutil import tz
 
-        if tz.gettz(values["timezone"]) is None:
+        from autoresponder.schedule import ScheduleError, get_zone
+
+        try:  # accounts' wall-clock times are read with zoneinfo: it must know the zone too
+            get_zone(values["timezone"])
+            known = tz.gettz(values["timezone"]) is not None
+        except ScheduleError:
+            known = False
+        if not known:
             raise ConfigError(f"{where}: key 'timezone': expected an IANA time zone such as "
                               f"\"Europe/Lisbon\", got {values['timezone']!r}")
+    if values["internal_domains"]:
+        from autoresponder.audience import normalize_pattern
+
+        try:
+            values["internal_domains"] = [normalize_pattern(d)
+                                          for d in values["internal_domains"]]
+        except ValueError as e:
+            raise ConfigError(f"{where}: key 'internal_domains': {e}") from None
     _finish_serve(values, where)
     return values
 

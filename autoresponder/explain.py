@@ -72,6 +72,9 @@ def run(args, config) -> int:
     notice = store.notice() if decision.rule == "account" else None
     if notice:
         out["notice"] = notice
+    plan = getattr(result, "plan", None)
+    if plan is not None:
+        out["answer"] = plan.as_dict()
     if result.reply is not None and result.outcome is outcomes.REPLY:
         out["reply"] = _reply_view(result.reply)
     from autoresponder.logs import escape_controls, escape_json_controls

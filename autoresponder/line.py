@@ -29,11 +29,12 @@ class Result:
     skip), the account found, the reply built (reply.Reply, also when it was not sent:
     rejected), and a detail (the transport's, or why)."""
 
-    __slots__ = ("outcome", "decision", "account", "reply", "detail")
+    __slots__ = ("outcome", "decision", "account", "reply", "detail", "plan")
 
-    def __init__(self, outcome, decision: Decision, account=None, reply=None, detail: str = ""):
+    def __init__(self, outcome, decision: Decision, account=None, reply=None, detail: str = "",
+                 plan=None):
         self.outcome, self.decision, self.account = outcome, decision, account
-        self.reply, self.detail = reply, detail
+        self.reply, self.detail, self.plan = reply, detail, plan
 
     def __repr__(self) -> str:
         return f"Result({self.outcome.name!r}, {self.decision!r})"
@@ -51,19 +52,46 @@ def evaluate(config, envelope, message, now: float, store, trace=None):
     from autoresponder.engine import decide
     from autoresponder.rules import Context, all_rules
 
+    def lookup(address: str):
+        account = store.find_account(address)
+        if account is not None:  # the zone its wall-clock times are in, when it has none
+            account.default_zone = config.timezone
+        return account
+
     # looked up through the store only when a rule asks (a header skip never opens it)
-    ctx = Context(envelope, message, config, now, lambda address: store.find_account(address))
+    ctx = Context(envelope, message, config, now, lookup)
     return decide(ctx, all_rules(), trace), ctx
 
 
-def limits_for(config, account):
-    """What a claim checks for this account: its window, the lease, the rate limits."""
+def limits_for(config, account, plan=None):
+    """What a claim checks for this account: its window, the lease, the rate limits, and for
+    a weekly window's occurrence the floor across its occurrences (answer.Plan)."""
     from autoresponder.derived import effective_interval
     from autoresponder.store.base import Limits
 
     rl = config.rate_limit
+    series, floor = (plan.series, plan.floor) if plan is not None else ("", 0)
     return Limits(effective_interval(account, config), config.lease, rl.per_account,
-                  getattr(rl, "global"), rl.period)
+                  getattr(rl, "global"), rl.period, series, floor)
+
+
+def caps_note(config, limits) -> str:
+    """What explain says of an account whose interval is 0 (an acknowledgement mailbox):
+    every message is answered, but the hourly caps still hold."""
+    from autoresponder.durations import format_duration
+
+    period = format_duration(limits.period)
+    caps = []
+    if limits.per_account:
+        caps.append(f"{limits.per_account} replies per {period} for this account "
+                    f"(rate_limit.per_account)")
+    if limits.global_:
+        caps.append(f"{limits.global_} per {period} for all accounts (rate_limit.global)")
+    if not caps:
+        return ("interval 0: every message gets a reply, and no cap is set "
+                "(rate_limit.per_account = 0 and rate_limit.global = 0): loops are stopped "
+                "only by the header rules")
+    return "interval 0: every message gets a reply, within the caps: " + "; ".join(caps)
 
 
 def log_fields(envelope, message, decision: Decision, account=None, **extra) -> dict:
@@ -115,10 +143,24 @@ class Line:
     # --- the reply path --------------------------------------------------------------------
 
     def _reply(self, envelope, message, now, trace, decision, account) -> Result:
+        from autoresponder import answer as answers
+
+        plan = answers.plan(account, self.config, envelope, message, now)
+        limits = limits_for(self.config, account, plan)
+        if trace is not None:
+            trace.append({"rule": "answer", "result": "pass", "reason": plan.describe()})
+            if limits.window == 0:
+                trace.append({"rule": "interval", "result": "pass",
+                              "reason": caps_note(self.config, limits)})
+        key = (account.address, envelope.sender, plan.handle)
+        account = answers.effective(account, plan)
+        result = self._claim(envelope, message, now, trace, decision, account, key, limits)
+        result.plan = plan
+        return result
+
+    def _claim(self, envelope, message, now, trace, decision, account, key, limits) -> Result:
         from autoresponder.store.base import Claimed, StoreBusy, StoreError
 
-        limits = limits_for(self.config, account)
-        key = (account.address, envelope.sender, account.handle)
         try:
             answer = (self.store.peek if self.readonly else self.store.claim)(*key, now, limits)
         except StoreError as e:
@@ -155,7 +197,7 @@ class Line:
         status = "rejected" if result.outcome is outcomes.REJECTED else "sent"
         try:
             self._record(key, limits.window, result.reply.message_id, status, result.detail,
-                         token)
+                         token, now)
         except Exception as e:  # the reply left; failing to record it must not resend it
             return self._end(envelope, message, Result(result.outcome, decision, account,
                                                        result.reply, result.detail),
@@ -255,7 +297,7 @@ class Line:
             pass  # the lease expires by itself
 
     def _record(self, key, window: int, message_id: str, status: str, detail: str,
-                token) -> None:
+                token, now: float = 0.0) -> None:
         """Mark the claim sent. The reply has left, so a locked database is waited out well
         past the busy timeout (Postfix allows the command 1000 s): an unrecorded reply would
         be sent again once the lease passes."""
@@ -265,8 +307,10 @@ class Line:
         pause = 0.05
         while True:
             try:
-                self.store.mark_sent(*key, time.time(), window, message_id, status, detail,
-                                     token)
+                # the window starts when the reply left; a clock given to run() ahead of
+                # the wall clock (a replay, a test of dates to come) stays the clock
+                self.store.mark_sent(*key, max(now, time.time()), window, message_id, status,
+                                     detail, token)
                 return
             except StoreBusy:
                 if time.monotonic() > deadline:

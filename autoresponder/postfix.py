@@ -7,9 +7,11 @@ which ``deliver`` decodes back to the account. Why ``recipient_bcc_maps`` and no
 aliases: see contrib/postfix/README.md (measured against Postfix 3.7).
 
 Which accounts get an entry: those enabled whose vacation is in force or still to come (no
-end, or an end in the future). An upcoming vacation is listed ahead of time so that its start
-does not depend on when cron last rebuilt the table; ``deliver`` skips the copy until then. An
-ended or disabled vacation is left out, so its mail no longer costs a process per message.
+end, or an end in the future; any queued absence or weekly window still ahead:
+``Account.over``, i.e. ``schedule.Schedule.over`` in the account's zone). An upcoming vacation
+is listed ahead of time so that its start does not depend on when cron last rebuilt the
+table; ``deliver`` skips the copy until then (and between a window's occurrences). An ended or
+disabled vacation is left out, so its mail no longer costs a process per message.
 """
 
 from __future__ import annotations
@@ -54,12 +56,17 @@ def entries(accounts, domain: str, now: float) -> "tuple[list[tuple[str, str]], 
     with a warning rather than written as a line Postfix would misread.
     """
     from autoresponder.addresses import encode_copy_address
-    from autoresponder.derived import iso_utc
 
-    t = iso_utc(now)
     out: dict[str, str] = {}
     warnings: list[str] = []
-    wanted = [a for a in accounts if a.enabled and not (a.end_at and t >= a.end_at)]
+    wanted = []
+    for a in accounts:
+        try:
+            if not a.over(now):
+                wanted.append(a)
+        except ValueError as e:  # a stored zone or window this host cannot read: keep it
+            warnings.append(f"{a.address}: {e}; listed anyway")
+            wanted.append(a)
     # Accounts' own addresses first, so that an alias that is also an account keeps its own.
     pairs = [(a.address, a) for a in wanted] + [(k, a) for a in wanted for k in a.aliases]
     for key, a in pairs:
@@ -104,6 +111,8 @@ def run(args: argparse.Namespace, config) -> int:
               file=sys.stderr)
         return exits.TEMPFAIL
     now = args.at if args.at is not None else time.time()
+    for a in accounts:  # wall-clock times without a zone of their own are in the config's
+        a.default_zone = config.timezone
     pairs, warnings = entries(accounts, domain, now)
     for w in warnings:
         print(f"autoresponder: postfix-map: {w}", file=sys.stderr)

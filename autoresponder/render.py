@@ -116,6 +116,7 @@ def build_context(config, account, language: str, sender: str = "", original=Non
     from autoresponder.derived import effective_interval
 
     interval = effective_interval(account, config)
+    zone = getattr(account, "timezone", None) or config.timezone  # the account's own zone
     return {
         "account": {
             "address": account.address,
@@ -124,7 +125,7 @@ def build_context(config, account, language: str, sender: str = "", original=Non
             "start": dates.from_iso(account.start_at) if account.start_at else None,
             "end": dates.from_iso(account.end_at) if account.end_at else None,
             "language": language,
-            "timezone": config.timezone,
+            "timezone": zone,
             "aliases": list(account.aliases),
         },
         "sender": sender,
@@ -132,7 +133,7 @@ def build_context(config, account, language: str, sender: str = "", original=Non
         "now": now,
         "interval": humanize_seconds(interval, language),
         "language": language,
-        "format_date": make_format_date(language, config.timezone),
+        "format_date": make_format_date(language, zone),
     }
 
 

@@ -22,7 +22,8 @@ from autoresponder.resources import template_dirs
 def key(config, account, language: str) -> str:
     interval = effective_interval(account, config)
     parts = [__version__, account.address, account.handle, account.start_at or "",
-             account.end_at or "", str(interval), language, config.timezone, config.language,
+             account.end_at or "", str(interval), language,
+             getattr(account, "timezone", None) or config.timezone, config.language,
              ",".join(sorted(account.aliases))]
     name = account.template or "default"
     for d in template_dirs(config):

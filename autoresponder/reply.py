@@ -211,13 +211,23 @@ def new_message_id(domain: str) -> str:
     return f"{OWN_MSGID_PREFIX}{int(time.time())}.{os.urandom(8).hex()}@{domain}>"
 
 
+def from_address(account) -> str:
+    """The reply's From address: the one the delivery line chose (``reply_from``, see
+    answer.from_address) when it is one of the account's own addresses, else the account's
+    address. Never an address that is not the account's."""
+    chosen = getattr(account, "reply_from", None)
+    if chosen and chosen in account.addresses():
+        return chosen
+    return account.address
+
+
 def envelope_from(config, account) -> str:
     """The reply's MAIL FROM: null by default (RFC 5230 §5.1), or as configured."""
     policy = config.envelope_sender
     if policy == "null":
         return ""
     if policy == "account":
-        return account.address
+        return from_address(account)
     return policy
 
 
@@ -246,9 +256,10 @@ def build(config, account, envelope, message, rendered, now: "float | None" = No
         from autoresponder.derived import default_subject
 
         subject = clean_text(default_subject(original["subject"], rendered.language))
-    message_id = new_message_id(addresses.split(account.address)[1])
+    sender_address = from_address(account)
+    message_id = new_message_id(addresses.split(sender_address)[1])
     head = [
-        f"From: {mailbox(account.from_name or '', account.address)}\r\n",
+        f"From: {mailbox(account.from_name or '', sender_address)}\r\n",
         f"To: {mailbox(to_name, rcpt)}\r\n",
         _encoded("Subject", subject),
         f"Date: {rfc5322_date(now)}\r\n",
@@ -269,6 +280,6 @@ def build(config, account, envelope, message, rendered, now: "float | None" = No
     if body is None:
         body = mime_body(rendered.text, rendered.html)
     data = "".join(head).encode("utf-8") + body
-    fields = {"from": account.address, "to": rcpt, "subject": subject,
+    fields = {"from": sender_address, "to": rcpt, "subject": subject,
               "language": rendered.language, "html": bool(rendered.html)}
     return Reply(data, envelope_from(config, account), rcpt, message_id, fields)

@@ -67,6 +67,7 @@ ORDER = (
     "account",
     "self",
     "not-addressed",
+    "audience",
     "bounce",
 )
 

@@ -1,48 +1,59 @@
-"""not-addressed: the account is in none of the recipient fields (Bcc'd, list or spam mail)."""
+"""not-addressed: none of the account's addresses is in the recipient fields: a Bcc copy, or
+mail that reached the account through a group or list address (docs/schedule.md, "Mail
+through a group address")."""
 
-from autoresponder import addresses
 from autoresponder.rules import Rule
-
-RECIPIENT_FIELDS = ("to", "cc", "bcc", "resent-to", "resent-cc", "resent-bcc")
 
 
 class NotAddressed(Rule):
     name = "not-addressed"
     description = ("none of the account's addresses (or aliases, with or without a +detail) in "
-                   "To/Cc/Bcc/Resent-To/Resent-Cc/Resent-Bcc: Bcc'd, list or spam mail (RFC 3834 "
-                   "§2, RFC 5230 §4.5); off with rules.check_recipient = false")
+                   "To/Cc/Bcc/Resent-To/Resent-Cc/Resent-Bcc: a Bcc copy, or group or list "
+                   "mail (RFC 3834 §2, RFC 5230 §4.5); answered with "
+                   "rules.answer_group_mail or vacation enable --answer-group-mail, off with "
+                   "rules.check_recipient = false")
 
     def check(self, ctx):
-        if not ctx.config.rules.check_recipient:
+        config = ctx.config
+        if not config.rules.check_recipient:
             return None
-        ours = ctx.our_addresses()
-        delims = ctx.config.recipient_delimiter
-        values = []
-        for name in RECIPIENT_FIELDS:
-            values.extend(ctx.message.get_all(name))
-        for v in values:
-            for a in addresses.find_addresses(v):
-                if a in ours or addresses.strip_detail(a, delims) in ours:
-                    return None
-        # the exact (and costly) parse only where the scan can miss: quoted local parts
-        if any('"' in v or "\\" in v for v in values) and _full_parse_finds(values, ours,
-                                                                             delims):
+        from autoresponder import audience
+
+        env = ctx.envelope
+        account = ctx.account
+        own = list(account.addresses()) if account is not None else []
+        if env.recipient and env.recipient not in own:
+            own.append(env.recipient)  # what the MTA delivered to: the account's mailbox
+        original = env.original_recipient or _x_original_to(ctx.message)
+        headers = [(n, v) for n in audience.RECIPIENT_FIELDS for v in ctx.message.get_all(n)]
+        delims = config.recipient_delimiter
+        how = audience.addressing(headers, original, own, delims)
+        if how == audience.PERSONAL:
             return None
-        shown = ", ".join(sorted(ours))
-        return f"none of the account's addresses ({shown}) is in To/Cc"
+        group_ok = getattr(account, "answer_group_mail", None)
+        if group_ok is None:
+            group_ok = config.rules.answer_group_mail
+        if group_ok:
+            return None
+        shown = ", ".join(sorted(set(own)))
+        head = f"none of the account's addresses ({shown}) is in To/Cc/Bcc/Resent-*"
+        if how == audience.GROUP:
+            via = f" (it was sent to {original})" if original else ""
+            return (f"{head}{via}: mail through a group or list address gets no reply "
+                    f"(--answer-group-mail or rules.answer_group_mail answers it)")
+        return (f"{head}: a Bcc copy, or group mail the MTA reported as sent to the account "
+                f"itself (--answer-group-mail or rules.answer_group_mail answers it)")
 
 
-def _full_parse_finds(values: "list[str]", ours: "set[str]", delims: str) -> bool:
-    """The slow, exact check for what the scan may miss (quoted local parts). Parsed raw:
-    encoded-words live in display names, and decoding them first would turn a name such as
-    ``=?utf-8?q?ana=40example.com?=`` into an address."""
-    from email.utils import getaddresses
+def _x_original_to(message) -> str:
+    """The original recipient Postfix's local/virtual/pipe (flag O) delivery wrote on top of
+    the message, when the envelope did not say: only the topmost field counts (ours)."""
+    value = (message.get("x-original-to") or "").strip().strip("<>")
+    if not value or len(value) > 320:
+        return ""
+    from autoresponder import addresses
 
-    for _, a in getaddresses(values):
-        n = addresses.normalize(a)
-        if n and (n in ours or addresses.strip_detail(n, delims) in ours):
-            return True
-    return False
+    return addresses.normalize(value) or ""
 
 
 RULE = NotAddressed

@@ -20,9 +20,16 @@ from autoresponder.derived import iso_utc
 
 # The account settings an admin sets (``vacation enable``); the rest of a row is bookkeeping.
 FIELDS = ("start_at", "end_at", "subject", "message", "template", "language",
-          "interval_seconds", "from_name")
+          "interval_seconds", "from_name", "timezone", "start_local", "end_local",
+          "internal_domains", "external", "external_subject", "external_message",
+          "external_template", "reply_from", "answer_group_mail")
 # What the reply's handle depends on: change one and every sender gets the new reply.
-CONTENT_FIELDS = ("subject", "message", "template", "language", "from_name")
+CONTENT_FIELDS = ("subject", "message", "template", "language", "from_name", "external",
+                  "external_subject", "external_message", "external_template")
+# The fields of one queued absence or weekly window (the schedule_items table), in order.
+ITEM_FIELDS = ("id", "kind", "key", "start_local", "end_local", "spec", "subject", "message",
+               "template", "external_subject", "external_message", "external_template",
+               "created_at")
 
 
 class _Record:
@@ -63,27 +70,52 @@ class _Record:
 
 
 class Account(_Record):
-    """An account's vacation settings, as stored; times are UTC text (``derived.ISO_FMT``)."""
+    """An account's vacation settings, as stored. ``start_at``/``end_at`` are UTC text
+    (``derived.ISO_FMT``); ``start_local``/``end_local`` the same times as the owner typed
+    them, wall-clock in the account's zone (``YYYY-MM-DDTHH:MM``), which is what delivery
+    reads when they are set (the UTC pair is kept for older readers and sorting).
+    ``timezone`` None: the config's (``default_zone``, filled in by the delivery line).
+    ``items``: the queued absences and weekly windows (ScheduleItem), oldest first."""
 
     __slots__ = ("address", "enabled", "start_at", "end_at", "subject", "message", "template",
                  "language", "interval_seconds", "from_name", "handle", "created_at",
-                 "updated_at", "aliases")
-    COLUMNS = __slots__[:-1]  # the accounts table, in this order
-    _DEFAULTS = {"aliases": ()}
+                 "updated_at", "timezone", "start_local", "end_local", "internal_domains",
+                 "external", "external_subject", "external_message", "external_template",
+                 "reply_from", "answer_group_mail", "aliases", "items", "default_zone")
+    COLUMNS = __slots__[:-3]  # the accounts table, in this order
+    _DEFAULTS = {"aliases": (), "items": (), "default_zone": "UTC", "timezone": None,
+                 "start_local": None, "end_local": None, "internal_domains": None,
+                 "external": None, "external_subject": None, "external_message": None,
+                 "external_template": None, "reply_from": None, "answer_group_mail": None}
 
     @classmethod
-    def from_row(cls, row, aliases=()) -> "Account":
-        a = cls(*row, aliases=list(aliases))
+    def from_row(cls, row, aliases=(), items=()) -> "Account":
+        a = cls(*row, aliases=list(aliases), items=list(items))
         a.enabled = bool(a.enabled)
+        if a.answer_group_mail is not None:
+            a.answer_group_mail = bool(a.answer_group_mail)
         return a
 
     def addresses(self) -> "list[str]":
         return [self.address, *self.aliases]
 
+    def zone_name(self) -> str:
+        """The IANA zone the account's times are wall-clock times in."""
+        return self.timezone or self.default_zone or "UTC"
+
+    def scheduled(self) -> bool:
+        """Does answering depend on the clock in the account's zone (wall-clock dates, queued
+        absences, weekly windows)? When not, no zone is ever loaded (the per-message path)."""
+        return bool(self.items or self.start_local or self.end_local)
+
     def active_at(self, now: float) -> "str | None":
         """None when the vacation is in force at `now`, else why not."""
         if not self.enabled:
             return "the vacation is disabled"
+        if self.scheduled():
+            from autoresponder import answer
+
+            return answer.why_not(self, now)
         t = iso_utc(now)
         if self.start_at and t < self.start_at:
             return f"the vacation starts at {self.start_at}"
@@ -91,11 +123,34 @@ class Account(_Record):
             return f"the vacation ended at {self.end_at}"
         return None
 
+    def over(self, now: float) -> bool:
+        """True when nothing will ever answer again (disabled, or every absence ended and
+        every window past its bounds): postfix-map leaves the account out."""
+        if not self.enabled:
+            return True
+        if self.scheduled():
+            from autoresponder import answer
+
+            return answer.over(self, now)
+        return bool(self.end_at and iso_utc(now) >= self.end_at)
+
     def as_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.COLUMNS}
         d["enabled"] = int(bool(self.enabled))
         d["aliases"] = list(self.aliases)
+        d["items"] = [i.as_dict() for i in self.items]
         return d
+
+
+class ScheduleItem(_Record):
+    """One queued absence (kind ``absence``: wall-clock start/end, either may be None) or
+    weekly window (kind ``window``: ``spec`` in the syntax of ``schedule.parse_window``), with
+    its own reply content (None: the account's). `key` names it in the reply's handle."""
+
+    __slots__ = ITEM_FIELDS
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__slots__}
 
 
 class HistoryEntry(_Record):
@@ -114,9 +169,17 @@ class ApiToken(_Record):
 
 class Limits(_Record):
     """What a claim checks: the window per sender, the lease of a pending claim, and the caps
-    on replies per account and for all accounts in `period` seconds (0: no cap)."""
+    on replies per account and for all accounts in `period` seconds (0: no cap).
 
-    __slots__ = ("window", "lease", "per_account", "global_", "period")
+    `series` and `floor`: for a weekly window, whose every occurrence is a handle of its own,
+    the handles of the window share the prefix `series`, and a sender who got a reply under
+    any of them in the last `floor` seconds gets none now (the hosting rule: one auto-reply
+    per sender per 24 h, also when occurrences come closer than that). The floor is read from
+    the ledger, whose rows live for the whole interval (floor <= interval): purge never drops
+    a row the floor still needs."""
+
+    __slots__ = ("window", "lease", "per_account", "global_", "period", "series", "floor")
+    _DEFAULTS = {"series": "", "floor": 0}
 
 
 # --- what a claim (or a peek) answers ------------------------------------------------------
@@ -146,12 +209,15 @@ class OverCap(_Record):
     __slots__ = ("scope", "count", "limit", "period")
 
 
-def assess(row, now: float, limits: Limits, count) -> "Claimed | AlreadySent | Pending | OverCap":
+def assess(row, now: float, limits: Limits, count,
+           series=None) -> "Claimed | AlreadySent | Pending | OverCap":
     """What a claim checks, in one place for every backend.
 
     `row` is the ledger row ``(state, lease_until, sent_at, expires_at)`` or None; `count`
     is ``count(account_only: bool) -> int``, the replies sent plus live pending claims in
-    the period. Answers Claimed(None) when the claim may be written (the backend fills in
+    the period; `series` (asked only when ``limits.floor`` is set) is ``series() ->
+    (last sent_at, latest live lease)`` over the other handles of ``limits.series`` (None
+    for none). Answers Claimed(None) when the claim may be written (the backend fills in
     its token)."""
     if row is not None:
         state, lease_until, sent_at, expires_at = row
@@ -159,6 +225,12 @@ def assess(row, now: float, limits: Limits, count) -> "Claimed | AlreadySent | P
             return AlreadySent(sent_at, expires_at)
         if state == "pending" and lease_until > now:
             return Pending(lease_until)
+    if limits.series and limits.floor > 0 and series is not None:
+        last, lease = series()
+        if last is not None and last + limits.floor > now:
+            return AlreadySent(last, last + limits.floor)
+        if lease is not None and lease > now:
+            return Pending(lease)
     if limits.per_account:
         n = count(True)
         if n >= limits.per_account:
@@ -200,6 +272,7 @@ def plan_enable(old: "Account | None", changes: dict, now_iso: str) -> "tuple[di
         values.update({k: getattr(old, k) for k in FIELDS})
         if fresh:
             values["start_at"] = values["end_at"] = None
+            values["start_local"] = values["end_local"] = None
     values.update(changes)
     if values["start_at"] and values["end_at"] and values["end_at"] <= values["start_at"]:
         raise ValueError(f"the end ({values['end_at']}) is not after the start "
@@ -232,7 +305,8 @@ def check_aliases(address: str, aliases: "list[str]", owner_of, is_account) -> "
 # --- errors --------------------------------------------------------------------------------
 
 def memo_entry(row) -> "tuple":
-    """A render_cache row (subject, text, html, language, template, mime) as the memo's answer: (Rendered, MIME body)."""
+    """A render_cache row (subject, text, html, language, template, mime) as the memo's
+    answer: (Rendered, MIME body)."""
     from autoresponder.replytext import Rendered
 
     return Rendered(row[0], row[1], row[2], row[3], row[4], True), bytes(row[5])
@@ -283,6 +357,15 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def disable(self, address: str, now: float) -> bool:
         """Switch a vacation off (settings kept); False when there is no such account."""
+
+    @abc.abstractmethod
+    def add_item(self, address: str, fields: dict, now: float) -> "ScheduleItem":
+        """Queue an absence or a weekly window (``fields``: ITEM_FIELDS but id and
+        created_at) for an existing account; ValueError when there is no such account."""
+
+    @abc.abstractmethod
+    def remove_item(self, address: str, item_id: int) -> bool:
+        """Drop one of the account's absences or windows; False when it has none by that id."""
 
     # the ledger
     @abc.abstractmethod

@@ -43,9 +43,9 @@ import psycopg
 
 from autoresponder import dburl
 from autoresponder.derived import iso_utc
-from autoresponder.store.base import (FIELDS, Account, ApiToken, Claimed, HistoryEntry,
-                                      Pending, Store, StoreBusy, StoreError, assess, check_aliases,
-                                      memo_entry, plan_enable)
+from autoresponder.store.base import (FIELDS, ITEM_FIELDS, Account, ApiToken, Claimed,
+                                      HistoryEntry, Pending, ScheduleItem, Store, StoreBusy,
+                                      StoreError, assess, check_aliases, memo_entry, plan_enable)
 
 SCHEMA_VERSION = 3  # the newest schema/postgresql/NNNN_*.sql this code knows
 
@@ -62,6 +62,12 @@ _FIND = (f"SELECT {_COLS}, {_ALIASES} FROM accounts a WHERE a.address = %(a)s OR
          "LIMIT 1")
 _LEDGER_ROW = ("SELECT state, lease_until, sent_at, expires_at FROM ledger "
                "WHERE account = %s AND sender = %s AND handle = %s")
+_ITEM_COLS = ", ".join(ITEM_FIELDS)
+_ITEMS_OF = f"SELECT {_ITEM_COLS} FROM schedule_items WHERE account = %s ORDER BY id"
+_SERIES = ("SELECT max(CASE WHEN state = 'sent' THEN sent_at END), "
+           "max(CASE WHEN state = 'pending' AND lease_until > %(now)s AND handle <> %(h)s "
+           "THEN lease_until END) FROM ledger WHERE account = %(a)s AND sender = %(s)s AND "
+           "substr(handle, 1, %(n)s) = %(p)s AND (state = 'pending' OR sent_at > %(since)s)")
 _COUNT_ACCOUNT = ("SELECT (SELECT count(*) FROM replies WHERE account = %(a)s AND "
                   "sent_at > %(since)s) + (SELECT count(*) FROM ledger WHERE account = %(a)s "
                   "AND state = 'pending' AND lease_until > %(now)s)")
@@ -347,6 +353,9 @@ class PostgresStore(Store):
             for row in rows.get("accounts", ()):
                 row = list(row)
                 row[1] = bool(row[1])
+                g = cols.index("answer_group_mail")
+                if row[g] is not None:
+                    row[g] = bool(row[g])
                 got = c.execute(
                     "INSERT INTO accounts AS a (" + ", ".join(cols) + ") VALUES (" +
                     ", ".join(["%s"] * len(cols)) + ") ON CONFLICT (address) DO UPDATE SET " +
@@ -410,6 +419,23 @@ class PostgresStore(Store):
                 new += n
                 present += 1 - n
             counts["history"] = {"new": new, "present": present}
+            new = present = 0
+            for r in rows.get("schedule", ()):
+                account, fields = r[0], dict(zip(ITEM_FIELDS, r[1:]))
+                n = c.execute(
+                    "INSERT INTO schedule_items (account, kind, key, start_local, end_local, "
+                    "spec, subject, message, template, external_subject, external_message, "
+                    "external_template, created_at) SELECT %(account)s, %(kind)s, %(key)s, "
+                    "%(start_local)s, %(end_local)s, %(spec)s, %(subject)s, %(message)s, "
+                    "%(template)s, %(external_subject)s, %(external_message)s, "
+                    "%(external_template)s, %(created_at)s WHERE EXISTS (SELECT 1 FROM "
+                    "accounts WHERE address = %(account)s) AND NOT EXISTS (SELECT 1 FROM "
+                    "schedule_items WHERE account = %(account)s AND key = %(key)s)",
+                    {**{k: _clean(v) if isinstance(v, str) else v for k, v in fields.items()},
+                     "account": account}).rowcount
+                new += n
+                present += 1 - n
+            counts["schedule"] = {"new": new, "present": present}
             return counts
 
         return self._run(work, write=True)
@@ -421,16 +447,22 @@ class PostgresStore(Store):
         row = c.execute(_FIND, {"a": address}).fetchone()
         if row is None:
             return None
-        return Account.from_row(row[:-1], row[-1])
+        items = [ScheduleItem(*r) for r in c.execute(_ITEMS_OF, (row[0],))]
+        return Account.from_row(row[:-1], row[-1], items)
 
     def find_account(self, address: str) -> "Account | None":
         return self._run(lambda c: self._account(c, address), write=False)
 
     def list_accounts(self) -> "list[Account]":
-        return self._run(lambda c: [
-            Account.from_row(r[:-1], r[-1]) for r in c.execute(
-                f"SELECT {_COLS}, {_ALIASES} FROM accounts a ORDER BY a.address")],
-            write=False)
+        def work(c):
+            items: "dict[str, list[ScheduleItem]]" = {}
+            for r in c.execute(f"SELECT account, {_ITEM_COLS} FROM schedule_items "
+                               "ORDER BY id"):
+                items.setdefault(r[0], []).append(ScheduleItem(*r[1:]))
+            return [Account.from_row(r[:-1], r[-1], items.get(r[0], ())) for r in c.execute(
+                f"SELECT {_COLS}, {_ALIASES} FROM accounts a ORDER BY a.address")]
+
+        return self._run(work, write=False)
 
     def enable(self, address: str, changes: dict, aliases: "list[str] | None",
                now: float) -> Account:
@@ -482,6 +514,33 @@ class PostgresStore(Store):
             "UPDATE accounts SET enabled = false, updated_at = %s WHERE address = %s",
             (iso_utc(now), address)).rowcount > 0, write=True)
 
+    def add_item(self, address: str, fields: dict, now: float) -> ScheduleItem:
+        names = ITEM_FIELDS[1:-1]
+        for v in fields.values():
+            if isinstance(v, str) and "\0" in v:
+                raise ValueError("a setting holds a NUL character")
+
+        def work(c):
+            c.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_ADMIN,))
+            if c.execute("SELECT 1 FROM accounts WHERE address = %s",
+                         (address,)).fetchone() is None:
+                raise ValueError(f"{address} has no vacation set up: `vacation enable` it "
+                                 f"first")
+            row = c.execute("INSERT INTO schedule_items AS s (account, " + ", ".join(names) +
+                            ", created_at) VALUES (%s, " + ", ".join(["%s"] * len(names)) +
+                            f", %s) RETURNING {_ITEM_COLS}",
+                            (address, *[fields.get(k) for k in names], iso_utc(now))).fetchone()
+            c.execute("UPDATE accounts SET updated_at = %s WHERE address = %s",
+                      (iso_utc(now), address))
+            return ScheduleItem(*row)
+
+        return self._run(work, write=True)
+
+    def remove_item(self, address: str, item_id: int) -> bool:
+        return self._run(lambda c: c.execute(
+            "DELETE FROM schedule_items WHERE account = %s AND id = %s",
+            (address, item_id)).rowcount > 0, write=True)
+
     # --- the ledger ----------------------------------------------------------------------
 
     @staticmethod
@@ -492,8 +551,13 @@ class PostgresStore(Store):
             return c.execute(_COUNT_ACCOUNT if account_only else _COUNT_ALL,
                              args).fetchone()[0]
 
+        def series():
+            return tuple(c.execute(_SERIES, {
+                "a": account, "s": sender, "since": now - limits.floor, "now": now,
+                "h": handle, "n": len(limits.series), "p": limits.series}).fetchone())
+
         row = c.execute(_LEDGER_ROW, (account, sender, handle)).fetchone()
-        return assess(row, now, limits, count)
+        return assess(row, now, limits, count, series)
 
     def peek(self, account, sender, handle, now, limits):
         return self._run(lambda c: self._assess(c, account, sender, handle, now, limits),
@@ -501,7 +565,7 @@ class PostgresStore(Store):
 
     def claim(self, account, sender, handle, now, limits):
         def work(c):
-            if limits.per_account:
+            if limits.per_account or limits.floor:
                 c.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
                           (LOCK_ACCOUNT, account))
             if limits.global_:

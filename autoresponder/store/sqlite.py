@@ -14,11 +14,36 @@ lease has passed.
 import os
 
 from autoresponder.derived import iso_utc
-from autoresponder.store.base import (FIELDS, Account, ApiToken, Claimed, HistoryEntry,
-                                      Store, StoreBusy, StoreError, assess, check_aliases,
-                                      memo_entry, plan_enable)
+from autoresponder.store.base import (FIELDS, ITEM_FIELDS, Account, ApiToken, Claimed,
+                                      HistoryEntry, ScheduleItem, Store, StoreBusy, StoreError,
+                                      assess, check_aliases, memo_entry, plan_enable)
 
-SCHEMA_VERSION = 5  # 5: api_tokens (schema.sql is idempotent: every version applies alike)
+# 4: schedules, audiences (columns below, schedule_items); 5: api_tokens. schema.sql is
+# idempotent and the added columns apply only when missing: the versions apply in any order.
+SCHEMA_VERSION = 5
+
+# Columns later versions added to tables an older file already has: (version, table, column,
+# declaration). Each is added only when missing, so the versions apply in any order.
+_ADDED_COLUMNS = (
+    (4, "accounts", "timezone", "TEXT"),
+    (4, "accounts", "start_local", "TEXT"),
+    (4, "accounts", "end_local", "TEXT"),
+    (4, "accounts", "internal_domains", "TEXT"),
+    (4, "accounts", "external",
+     "TEXT CHECK (external IS NULL OR external IN ('reply', 'none'))"),
+    (4, "accounts", "external_subject", "TEXT"),
+    (4, "accounts", "external_message", "TEXT"),
+    (4, "accounts", "external_template", "TEXT"),
+    (4, "accounts", "reply_from", "TEXT"),
+    (4, "accounts", "answer_group_mail",
+     "INTEGER CHECK (answer_group_mail IS NULL OR answer_group_mail IN (0, 1))"),
+)
+_ITEMS_OF = ("SELECT " + ", ".join(ITEM_FIELDS) + " FROM schedule_items WHERE account = ? "
+             "ORDER BY id")
+_SERIES = ("SELECT max(CASE WHEN state = 'sent' THEN sent_at END), "
+           "max(CASE WHEN state = 'pending' AND lease_until > ? AND handle <> ? "
+           "THEN lease_until END) FROM ledger WHERE account = ? AND sender = ? AND "
+           "substr(handle, 1, ?) = ? AND (state = 'pending' OR sent_at > ?)")
 
 _ACCOUNT = "SELECT " + ", ".join(Account.COLUMNS) + " FROM accounts"
 _ALIASES_OF = "SELECT alias FROM aliases WHERE account = ? ORDER BY alias"
@@ -102,9 +127,14 @@ class SqliteStore(Store):
         """Run schema.sql (idempotent: CREATE ... IF NOT EXISTS), then record its version."""
         from autoresponder.resources import schema_sql
 
-        if conn.execute("PRAGMA user_version").fetchone()[0] < 3:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < 3:
             conn.execute("DROP TABLE IF EXISTS render_cache")  # a memo: its shape changed in 3
         conn.executescript(schema_sql())
+        for _v, table, column, decl in _ADDED_COLUMNS:
+            have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _guard(self, work, *args):
@@ -218,9 +248,12 @@ class SqliteStore(Store):
                                     "lease_until, sent_at, expires_at FROM ledger").fetchall(),
                 "replies": c.execute("SELECT account, sender, handle, sent_at, message_id, "
                                      "status, detail FROM replies ORDER BY id").fetchall(),
+                "schedule": c.execute("SELECT account, " + ", ".join(ITEM_FIELDS) +
+                                      " FROM schedule_items ORDER BY id").fetchall(),
             }
 
-        return self._read(work, {"accounts": [], "aliases": [], "ledger": [], "replies": []})
+        return self._read(work, {"accounts": [], "aliases": [], "ledger": [], "replies": [],
+                                 "schedule": []})
 
     # --- accounts ------------------------------------------------------------------------
 
@@ -232,7 +265,8 @@ class SqliteStore(Store):
                             (address,)).fetchone()
             if row is None:
                 return None
-        return Account.from_row(row, [r[0] for r in c.execute(_ALIASES_OF, (row[0],))])
+        return Account.from_row(row, [r[0] for r in c.execute(_ALIASES_OF, (row[0],))],
+                                [ScheduleItem(*r) for r in c.execute(_ITEMS_OF, (row[0],))])
 
     def find_account(self, address: str) -> "Account | None":
         return self._read(lambda c: self._account(c, address), None)
@@ -242,7 +276,11 @@ class SqliteStore(Store):
             aliases: "dict[str, list[str]]" = {}
             for alias, acct in c.execute("SELECT alias, account FROM aliases ORDER BY alias"):
                 aliases.setdefault(acct, []).append(alias)
-            return [Account.from_row(r, aliases.get(r[0], ()))
+            items: "dict[str, list[ScheduleItem]]" = {}
+            for r in c.execute("SELECT account, " + ", ".join(ITEM_FIELDS) +
+                               " FROM schedule_items ORDER BY id"):
+                items.setdefault(r[0], []).append(ScheduleItem(*r[1:]))
+            return [Account.from_row(r, aliases.get(r[0], ()), items.get(r[0], ()))
                     for r in c.execute(_ACCOUNT + " ORDER BY address")]
 
         return self._read(work, [])
@@ -288,6 +326,30 @@ class SqliteStore(Store):
             "UPDATE accounts SET enabled = 0, updated_at = ? WHERE address = ?",
             (iso_utc(now), address)).rowcount > 0)
 
+    def add_item(self, address: str, fields: dict, now: float) -> ScheduleItem:
+        names = ITEM_FIELDS[1:-1]
+
+        def work(c):
+            if c.execute("SELECT 1 FROM accounts WHERE address = ?", (address,)).fetchone() \
+                    is None:
+                raise ValueError(f"{address} has no vacation set up: `vacation enable` it "
+                                 f"first")
+            cur = c.execute("INSERT INTO schedule_items (account, " + ", ".join(names) +
+                            ", created_at) VALUES (?, " + ", ".join("?" * len(names)) +
+                            ", ?)", (address, *[fields.get(k) for k in names], iso_utc(now)))
+            c.execute("UPDATE accounts SET updated_at = ? WHERE address = ?",
+                      (iso_utc(now), address))
+            return ScheduleItem(*c.execute("SELECT " + ", ".join(ITEM_FIELDS) +
+                                           " FROM schedule_items WHERE id = ?",
+                                           (cur.lastrowid,)).fetchone())
+
+        return self._write(work)
+
+    def remove_item(self, address: str, item_id: int) -> bool:
+        return self._write(lambda c: c.execute(
+            "DELETE FROM schedule_items WHERE account = ? AND id = ?",
+            (address, item_id)).rowcount > 0)
+
     # --- the ledger ----------------------------------------------------------------------
 
     @staticmethod
@@ -302,8 +364,13 @@ class SqliteStore(Store):
                                 f"AND lease_until > ?", (*args, now)).fetchone()[0]
             return sent + pending
 
+        def series():
+            p, n = limits.series, len(limits.series)
+            return tuple(c.execute(_SERIES, (now, handle, account, sender, n, p,
+                                             now - limits.floor)).fetchone())
+
         return assess(c.execute(_LEDGER_ROW, (account, sender, handle)).fetchone(), now,
-                      limits, count)
+                      limits, count, series)
 
     def peek(self, account, sender, handle, now, limits):
         return self._read(lambda c: self._assess(c, account, sender, handle, now, limits),

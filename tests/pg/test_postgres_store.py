@@ -412,7 +412,8 @@ def test_db_copy_merges_by_the_newer_settings_and_the_later_window(pg_url):
         assert counts == {"accounts": {"new": 0, "updated": 0, "kept": 1},
                           "aliases": {"new": 0, "present": 1, "conflicts": 1},
                           "ledger": {"new": 1, "updated": 0, "kept": 1},
-                          "history": {"new": 1, "present": 0}}
+                          "history": {"new": 1, "present": 0},
+                          "schedule": {"new": 0, "present": 0}}
         assert s.find_account(ANA).subject == "Shared"
         assert s.claim(ANA, "bob@example.org", h, T0 + 1, LIMITS) == \
             AlreadySent(T0, T0 + 86400)  # the later window stayed

@@ -181,12 +181,14 @@ def test_unreadable_database_keeps_the_table(pm, tmp_path):
     assert out.read_text() == old
 
 
-class _Acct:
-    """Just the attributes `entries` reads (store.Account is built from database rows)."""
+def _Acct(address, aliases=(), enabled=True, end_at=None):
+    """A store.Account with just what these cases set (as rows from the database give it)."""
+    from autoresponder.store.base import Account
 
-    def __init__(self, address, aliases=(), enabled=True, end_at=None):
-        self.address, self.aliases, self.enabled, self.end_at = address, list(aliases), \
-            enabled, end_at
+    return Account(address=address, enabled=enabled, start_at=None, end_at=end_at,
+                   subject=None, message=None, template="default", language=None,
+                   interval_seconds=None, from_name=None, handle="h", created_at="",
+                   updated_at="", aliases=list(aliases))
 
 
 def test_entries_own_address_beats_another_accounts_alias_and_unsafe_keys_are_left_out():
