@@ -145,6 +145,11 @@ def plan(account, patch, extra: bool, config, templates) -> "tuple[dict, list | 
             changes[field] = parse_utcdate(v)
         except ValueError as e:
             raise SetError("invalidProperties", f"{prop}: {e}", [prop]) from None
+    for field, local in (("start_at", "start_local"), ("end_at", "end_local")):
+        # a new instant from the API replaces the wall-clock time the CLI or the page stored
+        # (delivery reads the wall-clock time first): never leave a stale one behind
+        if changes[field] != (getattr(account, field, None) if account else None):
+            changes[local] = None
     if changes["start_at"] and changes["end_at"] and changes["end_at"] <= changes["start_at"]:
         raise SetError("invalidProperties", "toDate: not after fromDate",
                        ["fromDate", "toDate"])

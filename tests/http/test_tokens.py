@@ -88,3 +88,21 @@ def test_vacation_response_from_the_shell_sets_what_the_api_sets(agent):
     shown = json.loads(agent.admin("vacation", "show", "ana@example.com", "--json").stdout)
     assert (shown["enabled"], shown["subject"], shown["aliases"]) == (0, "Out", [])
     assert agent.run("vacation-response", "set", "ana@example.com", "{nope").returncode == 65
+
+
+def test_an_api_date_replaces_the_wall_clock_time_the_cli_stored(agent):
+    """The CLI stores "2027-03-28 09:00 Europe/Lisbon" as a wall-clock time, which delivery
+    reads first; a new toDate from the API must replace it, not hide behind it."""
+    import sqlite3
+
+    agent.admin("vacation", "enable", "ana@example.com", "--timezone", "Europe/Lisbon",
+                "--start", "2027-03-20 09:00", "--end", "2027-03-28 09:00")
+    with sqlite3.connect(agent.db) as c:
+        assert c.execute("SELECT end_local FROM accounts").fetchone()[0]
+    agent.admin("vacation-response", "set", "ana@example.com",
+                json.dumps({"toDate": "2027-04-02T17:00:00Z"}))
+    with sqlite3.connect(agent.db) as c:
+        start_local, end_local, end_at = c.execute(
+            "SELECT start_local, end_local, end_at FROM accounts").fetchone()
+    assert end_local is None and end_at.startswith("2027-04-02T17:00")
+    assert start_local  # the start was not touched: its wall-clock time stays
