@@ -67,7 +67,6 @@ class SqliteStore(Store):
         self.readonly = readonly
         self.create = create and not readonly
         self._conn = None
-        self._opened = False
         self._missing = False
         self._ownership: "str | None" = None
 
@@ -75,9 +74,11 @@ class SqliteStore(Store):
 
     def _db(self):
         """The connection, opened on first use; None when the file does not exist and this
-        store may not create it."""
-        if not self._opened:
-            self._opened = True
+        store may not create it. Neither a missing file nor a failed open is remembered: a
+        long-lived store (a ``serve`` thread) sees the database the admin makes after it
+        started, and a passing fault (EACCES, EMFILE) is tried again on the next message."""
+        if self._conn is None:
+            self._missing = False
             self._conn = self._guard(self._connect)
         return self._conn
 
@@ -209,7 +210,6 @@ class SqliteStore(Store):
     def close(self) -> None:
         """Close the connection; the store opens a new one if it is used again (``deliver``
         closes it before fork(): a connection must not cross into a child)."""
-        self._opened = False
         if self._conn is not None:
             self._conn.close()
             self._conn = None
