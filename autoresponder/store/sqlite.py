@@ -518,12 +518,14 @@ class SqliteStore(Store):
                 have = {r[0] for r in c.execute(
                     "SELECT id FROM schedule_items WHERE account = ?", (address,))}
                 drop, new = split_items(address, items, have)
-                c.executemany("DELETE FROM schedule_items WHERE account = ? AND id = ?",
-                              [(address, i) for i in sorted(drop)])
+                # added before the dropped ones go: SQLite numbers a row max(id) + 1, so an
+                # item that replaces another never takes the id the client knew it by
                 c.executemany("INSERT INTO schedule_items (account, " + ", ".join(names) +
                               ", created_at) VALUES (?, " + ", ".join("?" * len(names)) +
                               ", ?)", [(address, *[f.get(k) for k in names], now_iso)
                                        for f in new])
+                c.executemany("DELETE FROM schedule_items WHERE account = ? AND id = ?",
+                              [(address, i) for i in sorted(drop)])
             return self._account(c, address)
 
         return self._write(work)
