@@ -179,6 +179,14 @@ async def test_absences_and_windows_keep_their_ids_and_keys(xenv):
                                     "subject": "June"}]})
     r, reply = deliver_at(site, at("2027-06-02T10:00"), sender="dora@example.net")
     assert reply is not None and reply["Subject"] == "June"
+    # an address without an account yet (admin): the account and its items in one go
+    out = await vset(xenv, {"isEnabled": True, "timeZone": "Asia/Kolkata",
+                            "windows": [{"spec": "Mon-Fri 12:00-13:00"}]},
+                     account="new@example.com")
+    assert out["updated"]["singleton"]["windows"][0]["spec"] == "Mon-Fri 12:00-13:00"
+    made = row(site, "new@example.com")
+    assert made["timezone"] == "Asia/Kolkata" and [i["kind"] for i in made["items"]] == \
+        ["window"]
 
 
 # --- audience, From and group mail -----------------------------------------------------------
