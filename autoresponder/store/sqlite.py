@@ -16,7 +16,8 @@ import os
 from autoresponder.derived import iso_utc
 from autoresponder.store.base import (FIELDS, ITEM_FIELDS, Account, ApiToken, Claimed,
                                       HistoryEntry, ScheduleItem, Store, StoreBusy, StoreError,
-                                      assess, check_aliases, memo_entry, plan_enable)
+                                      assess, check_aliases, memo_entry, plan_enable,
+                                      split_items)
 
 # 4: schedules, audiences (columns below, schedule_items); 5: api_tokens. schema.sql is
 # idempotent and the added columns apply only when missing: the versions apply in any order.
@@ -327,16 +328,12 @@ class SqliteStore(Store):
             (iso_utc(now), address)).rowcount > 0)
 
     def add_item(self, address: str, fields: dict, now: float) -> ScheduleItem:
-        names = ITEM_FIELDS[1:-1]
-
         def work(c):
             if c.execute("SELECT 1 FROM accounts WHERE address = ?", (address,)).fetchone() \
                     is None:
                 raise ValueError(f"{address} has no vacation set up: `vacation enable` it "
                                  f"first")
-            cur = c.execute("INSERT INTO schedule_items (account, " + ", ".join(names) +
-                            ", created_at) VALUES (?, " + ", ".join("?" * len(names)) +
-                            ", ?)", (address, *[fields.get(k) for k in names], iso_utc(now)))
+            cur = self._insert_item(c, address, fields, iso_utc(now))
             c.execute("UPDATE accounts SET updated_at = ? WHERE address = ?",
                       (iso_utc(now), address))
             return ScheduleItem(*c.execute("SELECT " + ", ".join(ITEM_FIELDS) +
@@ -344,6 +341,14 @@ class SqliteStore(Store):
                                            (cur.lastrowid,)).fetchone())
 
         return self._write(work)
+
+    @staticmethod
+    def _insert_item(c, address: str, fields: dict, now_iso: str):
+        """One new schedule item of `address` (add_item, save_vacation); the cursor."""
+        names = ITEM_FIELDS[1:-1]
+        return c.execute("INSERT INTO schedule_items (account, " + ", ".join(names) +
+                         ", created_at) VALUES (?, " + ", ".join("?" * len(names)) + ", ?)",
+                         (address, *[fields.get(k) for k in names], now_iso))
 
     def remove_item(self, address: str, item_id: int) -> bool:
         return self._write(lambda c: c.execute(
@@ -482,7 +487,8 @@ class SqliteStore(Store):
             (iso_utc(now), token_id)).rowcount > 0)
 
     def save_vacation(self, address: str, changes: dict, aliases: "list[str] | None",
-                      enabled: bool, now: float, check=None) -> Account:
+                      enabled: bool, now: float, check=None,
+                      items: "list[dict] | None" = None) -> Account:
         now_iso = iso_utc(now)
 
         def work(c):
@@ -511,6 +517,16 @@ class SqliteStore(Store):
                 c.execute("DELETE FROM aliases WHERE account = ?", (address,))
                 c.executemany("INSERT INTO aliases (alias, account) VALUES (?, ?)",
                               [(a, address) for a in keep])
+            if items is not None:
+                have = {r[0] for r in c.execute(
+                    "SELECT id FROM schedule_items WHERE account = ?", (address,))}
+                drop, new = split_items(address, items, have)
+                # added before the dropped ones go: SQLite numbers a row max(id) + 1, so an
+                # item that replaces another never takes the id the client knew it by
+                for f in new:
+                    self._insert_item(c, address, f, now_iso)
+                c.executemany("DELETE FROM schedule_items WHERE account = ? AND id = ?",
+                              [(address, i) for i in sorted(drop)])
             return self._account(c, address)
 
         return self._write(work)
