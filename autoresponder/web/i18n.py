@@ -46,7 +46,8 @@ MESSAGES = {
         "end": "End",
         "date": "Date",
         "time": "Time",
-        "start_hint": "Empty: from now on. Without a time: from the start of that day.",
+        "start_hint": "Empty: from now on (but with absences or windows below, only they "
+                      "answer then). Without a time: from the start of that day.",
         "end_hint": "Empty: until switched off. Without a time: through the end of that day.",
         "zone_is": "Times are in your time zone:",
         "subject": "Subject",
@@ -204,7 +205,8 @@ MESSAGES = {
         "sample_when": "Preview the reply",
         "sample_now": "as it goes out now",
         "which_main": "the main reply",
-        "which_none": "nothing (no absence or window is in force then; shown: the main reply)",
+        "situation_idle": "At {when} no absence or window is in force, so no reply goes out "
+                          "then. Shown is the main reply: {who} and {gets}.",
         "which_absence": "absence {number}",
         "which_window": "the window {spec}",
         "sample_internal": "{sender} is a colleague ({why})",
@@ -253,7 +255,8 @@ MESSAGES = {
         "end": "Fim",
         "date": "Data",
         "time": "Hora",
-        "start_hint": "Vazio: a partir de agora. Sem hora: desde o início desse dia.",
+        "start_hint": "Vazio: a partir de agora (mas com ausências ou períodos mais abaixo, "
+                      "só esses respondem). Sem hora: desde o início desse dia.",
         "end_hint": "Vazio: até a desligar. Sem hora: até ao fim desse dia.",
         "zone_is": "As horas estão no seu fuso horário:",
         "subject": "Assunto",
@@ -414,8 +417,8 @@ MESSAGES = {
         "sample_when": "Pré-visualizar a resposta",
         "sample_now": "tal como sai agora",
         "which_main": "a resposta principal",
-        "which_none": "nada (nenhuma ausência ou período está em vigor nessa altura; "
-                      "mostra-se a resposta principal)",
+        "situation_idle": "Em {when} nenhuma ausência ou período está em vigor, por isso "
+                          "não sai resposta. Mostra-se a resposta principal: {who} e {gets}.",
         "which_absence": "a ausência {number}",
         "which_window": "o período {spec}",
         "sample_internal": "{sender} é um colega ({why})",

@@ -271,10 +271,8 @@ def situation_text(words, s: dict, draft, rd, sender: str) -> str:
         which = (words("which_window", spec=draft.items[s["item"]].spec) if kind == "window"
                  else words("which_absence", number=(rd.form["absences"].index(row) + 1
                                                      if row in rd.form["absences"] else "")))
-    elif s["answering"]:
-        which = words("which_main")
     else:
-        which = words("which_none")
+        which = words("which_main")
     if s["audience"] == "internal":
         who = words("sample_internal", sender=sender, why=s["why"])
     else:
@@ -285,6 +283,8 @@ def situation_text(words, s: dict, draft, rd, sender: str) -> str:
         gets = words("gets_outsider_reply")
     else:
         gets = words("gets_reply", address=s["from"])
+    if not s["answering"]:
+        return words("situation_idle", when=when, who=who, gets=gets)
     return words("situation", when=when, which=which, who=who, gets=gets)
 
 
