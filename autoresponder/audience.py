@@ -81,7 +81,7 @@ def normalize_pattern(entry: str) -> str:
         e, wildcard = e[2:], True
     elif e.startswith("."):
         e, wildcard = e[1:], True
-    if "@" in e or "*" in e or "/" in e:
+    if "@" in e or "*" in e or "/" in e or "," in e:  # a comma separates stored entries
         raise ValueError(f"{entry!r} is not a domain: write example.com, or .example.com for "
                          f"its subdomains")
     d = normalize_domain(e)

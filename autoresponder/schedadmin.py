@@ -9,6 +9,7 @@ import time
 from autoresponder.outcomes import Exit as exits
 
 REPLY_FROM = "account, addressed, or one of the account's own addresses"
+MAX_ITEMS = 50  # queued absences, and weekly windows, per account (each; the API's bound too)
 
 
 class AdminError(ValueError):
@@ -143,16 +144,10 @@ def enable_changes(args, config, old, address: str) -> dict:
                 changes[f"{which}_local"] = w.strftime("%Y-%m-%dT%H:%M")
                 changes[f"{which}_at"] = utc_of(w, zone)
     if args.internal_domain is not None:
-        from autoresponder.audience import normalize_pattern
-
         if [d.strip().lower() for d in args.internal_domain] in (["none"], [""]):
             changes["internal_domains"] = None
         else:
-            try:
-                pats = sorted({normalize_pattern(d) for d in args.internal_domain})
-            except ValueError as e:
-                raise AdminError(f"--internal-domain: {e}") from None
-            changes["internal_domains"] = ",".join(pats)
+            changes["internal_domains"] = join_domains(args.internal_domain)
     if args.external is not None:
         changes["external"] = None if args.external == "reply" else "none"
     for k in ("external_subject", "external_message", "external_template"):
@@ -172,9 +167,38 @@ def _zone(name: str):
     return get_zone(name)
 
 
+def join_domains(entries, option: str = "--internal-domain") -> "str | None":
+    """internal_domains as stored: the entries normalised (audience.normalize_pattern),
+    unique, sorted and comma-separated; None for none. AdminError naming the bad entry."""
+    from autoresponder.audience import normalize_pattern
+
+    try:
+        pats = sorted({normalize_pattern(d) for d in entries})
+    except ValueError as e:
+        raise AdminError(f"{option}: {e}") from None
+    return ",".join(pats) or None
+
+
 def reply_from(value: str, address: str, args, old, config) -> "str | None":
     """--reply-from as stored: None (the account's address), 'addressed', or one of the
     account's own addresses (its address or an alias, after this command's --alias)."""
+    from autoresponder import addresses
+
+    if args.alias is not None:
+        own = [addresses.normalize(a) for a in args.alias]
+    else:
+        own = list(old.aliases) if old is not None else []
+    return own_reply_from(value, address, own, config, "--reply-from",
+                          "add it with --alias first")
+
+
+def own_reply_from(value: str, address: "str | None", aliases, config,
+                   option: str = "--reply-from",
+                   hint: str = "add it as an alias first") -> "str | None":
+    """A reply_from value as stored: None (the account's address), 'addressed', or one of
+    the account's own addresses (`address` or one of `aliases`); AdminError for any other
+    address: a reply never comes from an address that is not the account's. The one check
+    behind the CLI's --reply-from and the API's replyFrom."""
     from autoresponder import addresses
 
     v = value.strip()
@@ -184,16 +208,14 @@ def reply_from(value: str, address: str, args, old, config) -> "str | None":
         return "addressed"
     n = addresses.normalize(v)
     if not n:
-        raise AdminError(f"--reply-from {value!r}: expected {REPLY_FROM}")
+        raise AdminError(f"{option} {value!r}: expected {REPLY_FROM}")
     n = addresses.strip_detail(n, config.recipient_delimiter)
-    if args.alias is not None:
-        own = [address, *(addresses.normalize(a) for a in args.alias)]
-    else:
-        own = [address, *(old.aliases if old is not None else ())]
+    own = [a for a in (address, *aliases) if a]
     if n not in own:
-        raise AdminError(f"--reply-from {n}: not one of {address}'s own addresses "
-                         f"({', '.join(a for a in own if a)}); a reply never comes from an "
-                         f"address that is not the account's (add it with --alias first)")
+        whose = f"{address}'s" if address else "the account's"
+        raise AdminError(f"{option} {n}: not one of {whose} own addresses "
+                         f"({', '.join(own) or 'none yet'}); a reply never comes from an "
+                         f"address that is not the account's ({hint})")
     return None if n == address else n
 
 
@@ -272,12 +294,19 @@ def _find(config, address_text: str):
     return acct
 
 
+def _room(acct, kind: str) -> None:
+    if sum(1 for i in acct.items if i.kind == kind) >= MAX_ITEMS:
+        raise AdminError(f"{acct.address} has {MAX_ITEMS} {kind}s already, the most it may "
+                         f"have: remove one first (remove-{kind})")
+
+
 def add_absence(args, config) -> int:
     from autoresponder.admin import _store
     from autoresponder.schedule import Absence, ScheduleError
 
     try:
         acct = _find(config, args.address)
+        _room(acct, "absence")
         zone = acct.zone_name()
         start = read_wall(config, args.start, zone, False, "--start")
         end = read_wall(config, args.end, zone, True, "--end") if args.end else None
@@ -308,6 +337,7 @@ def add_window(args, config) -> int:
 
     try:
         acct = _find(config, args.address)
+        _room(acct, "window")
         try:
             spec = format_window(parse_window(args.window))
         except ScheduleError as e:

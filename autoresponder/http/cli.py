@@ -136,7 +136,8 @@ def vr_get(args, config) -> int:
             return exits.DATAERR
         acct = store.find_account(address)
     print(json.dumps({"accountId": address, "state": vacation.state(acct),
-                      **vacation.to_jmap(acct, True)}, indent=2, ensure_ascii=False))
+                      **vacation.to_jmap(acct, True, config.timezone)}, indent=2,
+                     ensure_ascii=False))
     return exits.OK
 
 
@@ -163,14 +164,15 @@ def vr_set(args, config) -> int:
             if args.if_in_state is not None and args.if_in_state != vacation.state(acct):
                 raise Mismatch()
             templates = {t[0] for t in list_templates(config)}
-            changes, aliases, on = vacation.plan(acct, patch, True, config, templates)
+            p = vacation.plan(acct, patch, True, config, templates, address)
             expected = vacation.state(acct)
 
             def check(found):
                 if vacation.state(found) != expected:
                     raise Mismatch()
 
-            saved = store.save_vacation(address, changes, aliases, on, time.time(), check)
+            saved = store.save_vacation(address, p.changes, p.aliases, p.enabled, time.time(),
+                                        check, p.items)
         except vacation.SetError as e:
             where = f" ({', '.join(e.properties)})" if e.properties else ""
             print(f"autoresponder: {e.type}{where}: {e.description}", file=sys.stderr)
@@ -183,5 +185,6 @@ def vr_set(args, config) -> int:
             print(f"autoresponder: {e}", file=sys.stderr)
             return exits.DATAERR
     print(json.dumps({"accountId": address, "state": vacation.state(saved),
-                      **vacation.to_jmap(saved, True)}, indent=2, ensure_ascii=False))
+                      **vacation.to_jmap(saved, True, config.timezone)}, indent=2,
+                     ensure_ascii=False))
     return exits.OK

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from autoresponder.http import vacation
 from autoresponder.http.auth import AuthFailed
+from autoresponder.schedadmin import MAX_ITEMS
 
 CORE = "urn:ietf:params:jmap:core"
 VACATION = "urn:ietf:params:jmap:vacationresponse"
@@ -156,7 +157,11 @@ async def session_handler(request: web.Request) -> web.Response:
         VACATION: {},
         vacation.CAPABILITY: {"languages": list(vacation.LANGUAGES),
                               "templates": sorted(_templates(config)),
-                              "properties": list(vacation.EXTRA)},
+                              "properties": list(vacation.EXTRA),
+                              "defaultTimeZone": config.timezone,
+                              "maxAbsences": MAX_ITEMS, "maxWindows": MAX_ITEMS,
+                              "maxInternalDomains": vacation.MAX_DOMAINS,
+                              "maxAliases": vacation.MAX_ALIASES},
     }
     acct_caps = {VACATION: {}, vacation.CAPABILITY: {}}
     primary = {} if principal.admin else {CORE: principal.account,
@@ -431,7 +436,7 @@ class Calls:
                 raise MethodError("invalidArguments", f"unknown properties: "
                                   f"{', '.join(sorted(unknown))[:300]}",
                                   arguments=["properties"])
-        obj = vacation.to_jmap(acct, self.extra)
+        obj = vacation.to_jmap(acct, self.extra, self.config.timezone)
         if props is not None:
             obj = {k: v for k, v in obj.items() if k in props or k == "id"}
         wanted = ids is None or vacation.SINGLETON in ids
@@ -481,22 +486,24 @@ class Calls:
                                     "description": "the only id is \"singleton\""}
                 continue
             try:
-                acct = await self._update(address, acct, patch, if_in)
+                acct, changed = await self._update(address, acct, patch, if_in)
             except vacation.SetError as e:
                 not_updated[oid] = e.as_json()
                 continue
-            out["updated"] = {oid: None}
+            out["updated"] = {oid: changed}
             out["newState"] = vacation.state(acct)
         if not_updated:
             out["notUpdated"] = not_updated
         return out
 
     async def _update(self, address: str, acct, patch, if_in: "str | None"):
-        """Apply `patch` to the singleton in one store transaction. Without ifInState, a
-        patch that met a concurrent change is planned again on the new state (a patch
-        names whole properties, so it means the same on either); with it, stateMismatch."""
+        """Apply `patch` to the singleton in one store transaction: (the saved Account, the
+        /set `updated` value). Without ifInState, a patch that met a concurrent change is
+        planned again on the new state (a patch names whole properties, so it means the same
+        on either); with it, stateMismatch."""
         templates = _templates(self.config) if isinstance(patch, dict) and \
-            "template" in patch else set()
+            any(k in patch for k in ("template", "externalTemplate", "absences", "windows")) \
+            else set()
         extra, config = self.extra, self.config
 
         def work(store):
@@ -504,7 +511,7 @@ class Calls:
             after another; a writer elsewhere (the CLI, another host) makes check() raise."""
             current = acct
             for _attempt in range(5):
-                changes, aliases, on = vacation.plan(current, patch, extra, config, templates)
+                p = vacation.plan(current, patch, extra, config, templates, address)
                 expected = vacation.state(current)
 
                 def check(found, expected=expected):  # inside the store's transaction
@@ -512,8 +519,9 @@ class Calls:
                         raise _Changed()
 
                 try:
-                    return store.save_vacation(address, changes, aliases, on, time.time(),
-                                               check), on
+                    saved = store.save_vacation(address, p.changes, p.aliases, p.enabled,
+                                                time.time(), check, p.items)
+                    return saved, p.enabled, current
                 except _Changed:
                     if if_in is not None:
                         raise
@@ -522,16 +530,19 @@ class Calls:
                                     "it and retry")
 
         try:
-            saved, enabled = await self.store.call(work)
+            saved, enabled, before = await self.store.call(work)
         except _Changed:
             raise MethodError("stateMismatch", "changed by someone else meanwhile") from None
         except ValueError as e:  # aliases taken, an alias given as the account, ...
-            prop = ["aliases"] if "alias" in str(e) else None
+            prop = ["aliases"] if "alias" in str(e) and "absence" not in str(e) else \
+                ["absences", "windows"] if "absence or window" in str(e) else None
             raise vacation.SetError("invalidProperties", str(e), prop) from None
         self.log.write({"service": "http", "event": "vacation-set", "account": address,
                         "by": self.principal.name, "via": self.principal.via,
                         "enabled": int(enabled)})
-        return saved
+        zone = config.timezone
+        return saved, vacation.server_set(patch, vacation.to_jmap(before, extra, zone),
+                                          vacation.to_jmap(saved, extra, zone))
 
 
 class _Changed(Exception):

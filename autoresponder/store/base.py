@@ -302,6 +302,26 @@ def check_aliases(address: str, aliases: "list[str]", owner_of, is_account) -> "
     return sorted(set(aliases))
 
 
+def split_items(address: str, items: "list[dict]", have: "set[int]") -> "tuple[set, list]":
+    """What save_vacation's `items` asks of the account's schedule items, whose ids are
+    `have`: (ids to drop, fields of the items to add, in order). An entry with an "id" keeps
+    that item (key and all); one without is new (ITEM_FIELDS but id and created_at).
+    ValueError for an id the account does not have, or one kept twice."""
+    keep: "set[int]" = set()
+    new = []
+    for entry in items:
+        if entry.get("id") is None:
+            new.append(entry)
+            continue
+        i = entry["id"]
+        if i not in have:
+            raise ValueError(f"{address} has no absence or window #{i} (any more)")
+        if i in keep:
+            raise ValueError(f"absence or window #{i} is listed twice")
+        keep.add(i)
+    return have - keep, new
+
+
 # --- errors --------------------------------------------------------------------------------
 
 def memo_entry(row) -> "tuple":
@@ -432,10 +452,13 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def save_vacation(self, address: str, changes: dict, aliases: "list[str] | None",
-                      enabled: bool, now: float, check=None) -> Account:
+                      enabled: bool, now: float, check=None,
+                      items: "list[dict] | None" = None) -> Account:
         """Like enable, but the vacation ends up on or off as `enabled` says, and
         `check(old Account or None)` runs inside the same transaction first (it raises to
-        refuse: the HTTP API's ifInState). One transaction: all of it or nothing."""
+        refuse: the HTTP API's ifInState). `items`: None keeps the absences and windows, a
+        list says which to keep and which to add (split_items; the rest are dropped).
+        One transaction: all of it or nothing."""
 
     @abc.abstractmethod
     def close(self) -> None:

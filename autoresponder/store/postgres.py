@@ -45,7 +45,8 @@ from autoresponder import dburl
 from autoresponder.derived import iso_utc
 from autoresponder.store.base import (FIELDS, ITEM_FIELDS, Account, ApiToken, Claimed,
                                       HistoryEntry, Pending, ScheduleItem, Store, StoreBusy,
-                                      StoreError, assess, check_aliases, memo_entry, plan_enable)
+                                      StoreError, assess, check_aliases, memo_entry, plan_enable,
+                                      split_items)
 
 SCHEMA_VERSION = 3  # the newest schema/postgresql/NNNN_*.sql this code knows
 
@@ -699,9 +700,11 @@ class PostgresStore(Store):
             (iso_utc(now), token_id)).rowcount > 0, write=True)
 
     def save_vacation(self, address: str, changes: dict, aliases: "list[str] | None",
-                      enabled: bool, now: float, check=None) -> Account:
+                      enabled: bool, now: float, check=None,
+                      items: "list[dict] | None" = None) -> Account:
         now_iso = iso_utc(now)
-        for v in changes.values():
+        names = ITEM_FIELDS[1:-1]
+        for v in [*changes.values(), *(v for f in items or () for v in f.values())]:
             if isinstance(v, str) and "\0" in v:
                 raise ValueError("a setting holds a NUL character")
 
@@ -734,6 +737,19 @@ class PostgresStore(Store):
                 with c.cursor() as cur:
                     cur.executemany("INSERT INTO aliases (alias, account) VALUES (%s, %s)",
                                     [(a, address) for a in keep])
+            if items is not None:
+                have = {r[0] for r in c.execute(
+                    "SELECT id FROM schedule_items WHERE account = %s", (address,))}
+                drop, new = split_items(address, items, have)
+                with c.cursor() as cur:
+                    if drop:
+                        cur.execute("DELETE FROM schedule_items WHERE account = %s "
+                                    "AND id = ANY(%s)", (address, sorted(drop)))
+                    for f in new:  # one by one: ids in the order given
+                        cur.execute("INSERT INTO schedule_items (account, " +
+                                    ", ".join(names) + ", created_at) VALUES (%s, " +
+                                    ", ".join(["%s"] * len(names)) + ", %s)",
+                                    (address, *[f.get(k) for k in names], now_iso))
             return self._account(c, address)
 
         return self._run(work, write=True)

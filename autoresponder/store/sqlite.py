@@ -16,7 +16,8 @@ import os
 from autoresponder.derived import iso_utc
 from autoresponder.store.base import (FIELDS, ITEM_FIELDS, Account, ApiToken, Claimed,
                                       HistoryEntry, ScheduleItem, Store, StoreBusy, StoreError,
-                                      assess, check_aliases, memo_entry, plan_enable)
+                                      assess, check_aliases, memo_entry, plan_enable,
+                                      split_items)
 
 # 4: schedules, audiences (columns below, schedule_items); 5: api_tokens. schema.sql is
 # idempotent and the added columns apply only when missing: the versions apply in any order.
@@ -482,8 +483,10 @@ class SqliteStore(Store):
             (iso_utc(now), token_id)).rowcount > 0)
 
     def save_vacation(self, address: str, changes: dict, aliases: "list[str] | None",
-                      enabled: bool, now: float, check=None) -> Account:
+                      enabled: bool, now: float, check=None,
+                      items: "list[dict] | None" = None) -> Account:
         now_iso = iso_utc(now)
+        names = ITEM_FIELDS[1:-1]
 
         def work(c):
             old = self._account(c, address)
@@ -511,6 +514,18 @@ class SqliteStore(Store):
                 c.execute("DELETE FROM aliases WHERE account = ?", (address,))
                 c.executemany("INSERT INTO aliases (alias, account) VALUES (?, ?)",
                               [(a, address) for a in keep])
+            if items is not None:
+                have = {r[0] for r in c.execute(
+                    "SELECT id FROM schedule_items WHERE account = ?", (address,))}
+                drop, new = split_items(address, items, have)
+                # added before the dropped ones go: SQLite numbers a row max(id) + 1, so an
+                # item that replaces another never takes the id the client knew it by
+                c.executemany("INSERT INTO schedule_items (account, " + ", ".join(names) +
+                              ", created_at) VALUES (?, " + ", ".join("?" * len(names)) +
+                              ", ?)", [(address, *[f.get(k) for k in names], now_iso)
+                                       for f in new])
+                c.executemany("DELETE FROM schedule_items WHERE account = ? AND id = ?",
+                              [(address, i) for i in sorted(drop)])
             return self._account(c, address)
 
         return self._write(work)

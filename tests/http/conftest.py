@@ -23,9 +23,13 @@ VAC = "urn:ietf:params:jmap:vacationresponse"
 EXTRA = "urn:autoresponder:jmap:vacation"
 
 
-def write_config(tmp_path: Path, extra: str = "") -> Path:
+def write_config(tmp_path: Path, extra: str = "", database: "str | None" = None,
+                 top: str = "") -> Path:
+    """The config: SQLite under tmp_path unless `database` (a PostgreSQL URL) says otherwise;
+    `top`: top-level keys (timezone = ...), `extra`: sections after [transport]."""
     path = tmp_path / "autoresponder.toml"
-    path.write_text(f'database = "{tmp_path}/state/autoresponder.sqlite3"\n'
+    database = database or f"{tmp_path}/state/autoresponder.sqlite3"
+    path.write_text(f'database = "{database}"\n{top}'
                     f'[log]\ntarget = "file"\npath = "{tmp_path}/autoresponder.log"\n'
                     f'[transport]\nkind = "file"\npath = "{tmp_path}/outbox"\n{extra}')
     return path
@@ -34,9 +38,10 @@ def write_config(tmp_path: Path, extra: str = "") -> Path:
 class Site:
     """A config, its store and the running app; `token()` makes tokens as the CLI does."""
 
-    def __init__(self, tmp_path: Path, extra: str = ""):
+    def __init__(self, tmp_path: Path, extra: str = "", database: "str | None" = None,
+                 top: str = ""):
         self.dir = tmp_path
-        self.config_path = write_config(tmp_path, extra)
+        self.config_path = write_config(tmp_path, extra, database, top)
         self.config = config_mod.load(str(self.config_path))
         self.client: "TestClient | None" = None
 
