@@ -5,6 +5,7 @@ taken from the URL or the form, so editing either cannot reach another account."
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 from aiohttp import web
@@ -165,12 +166,28 @@ _FIELD_OF = {"fromDate": "start", "toDate": "end", "localFromDate": "start",
              "absences": "absences", "windows": "windows"}
 
 
-def _api_errors(e) -> dict:
+_ITEM_FIELD_OF = {"id": "id", "localFromDate": "start", "localToDate": "end", "spec": "spec",
+                  "subject": "subject", "textBody": "message", "template": "template",
+                  "externalSubject": "external_subject",
+                  "externalTextBody": "external_message",
+                  "externalTemplate": "external_template"}
+_ITEM_PROP = re.compile(r"(absences|windows)\[(\d+)\](?:\.(\w+))?")
+
+
+def _api_errors(e, rd) -> dict:
     """Field errors for a SetError of the API's mapping (the page checks first, so this is
-    the rare case the two disagree): the description beside each property's field."""
+    the rare case the two disagree): the description beside each property's field, an
+    entry of a list ("absences[2].spec") beside that row's field."""
     out = {}
     for prop in e.properties or ["subject"]:
-        field = _FIELD_OF.get(prop.split("/", 1)[0], "subject")
+        m = _ITEM_PROP.fullmatch(prop)
+        if m:
+            kind, at, sub = m.group(1), int(m.group(2)), m.group(3)
+            rows = rd.rows.get(kind, [])
+            field = (f"{kind[:-1]}-{rows[at]}-{_ITEM_FIELD_OF.get(sub or '', 'id')}"
+                     if at < len(rows) and sub in _ITEM_FIELD_OF else kind)
+        else:
+            field = _FIELD_OF.get(prop.split("/", 1)[0], "subject")
         out[field] = "api:" + e.description
     return out
 
@@ -192,10 +209,10 @@ async def save(request):
         return _render(request, acct, rows, rd.form, rd.errors, rd.notes, status=422,
                        flash=words("not_saved"))
     try:
-        planned = vacation.plan(acct, rd.patch, True, config, set(names))
+        planned = vacation.plan(acct, rd.patch, True, config, set(names), address=address)
     except vacation.SetError as e:
-        return _render(request, acct, rows, rd.form, _api_errors(e), rd.notes, status=422,
-                       flash=words("not_saved"))
+        return _render(request, acct, rows, rd.form, _api_errors(e, rd), rd.notes,
+                       status=422, flash=words("not_saved"))
     expected = str(post.get("state", ""))
 
     def check(old):
@@ -203,7 +220,8 @@ async def save(request):
             raise _Changed()
 
     def work(store):
-        return store.save_vacation(address, *planned, time.time(), check)
+        return store.save_vacation(address, planned.changes, planned.aliases,
+                                   planned.enabled, time.time(), check, items=planned.items)
 
     try:
         await store_call(request, work)

@@ -36,10 +36,11 @@ _ROW = re.compile(r"(absence|window)-(\d{1,3})-([a-z_]+)\Z")
 class Reading:
     """A posted form, read: ``form`` (as typed, to show back), ``values`` (the draft
     account's settings), ``items`` (the draft's schedule items, as store dicts), ``patch``
-    (the JMAP update), ``where`` ({"absence-N": index in items}), ``errors`` ({field: message key or text}), ``notes`` ({field: note})."""
+    (the JMAP update), ``where`` ({"absence-N": index in items}), ``rows`` ({"absences":
+    the row number of each entry of the patch's list}), ``errors`` ({field: message key or text}), ``notes`` ({field: note})."""
 
-    __slots__ = ("form", "values", "items", "where", "patch", "errors", "notes", "zone_name",
-                 "zone")
+    __slots__ = ("form", "values", "items", "where", "rows", "patch", "errors", "notes",
+                 "zone_name", "zone")
 
 
 # --- shown: a stored account as the form's fields ---------------------------------------------
@@ -280,6 +281,7 @@ def read_form(post, acct, config, template_names) -> Reading:
     values["answer_group_mail"] = stored_group if keep_default else f["group_mail"]
 
     items, jmap_items, where = [], {"absences": [], "windows": []}, {}
+    r.rows = {"absences": [], "windows": []}
     stored = {(i.kind, str(i.id)): i for i in (getattr(acct, "items", None) or ())}
     for kind in ("absence", "window"):
         rows, too_many = _rows(post, kind)
@@ -304,6 +306,7 @@ def read_form(post, acct, config, template_names) -> Reading:
             where[f"{kind}-{row['n']}"] = len(items)
             items.append(item)
             jmap_items[kind + "s"].append(_jmap_item(kind, item, row["id"] or None))
+            r.rows[kind + "s"].append(row["n"])
         if too_many or kept > MAX_ITEMS:
             errors[kind + "s"] = "too_many_items"
     r.items, r.where = items, where
@@ -313,7 +316,7 @@ def read_form(post, acct, config, template_names) -> Reading:
         "localFromDate": _local_date(values.get("start_local")),
         "localToDate": _local_date(values.get("end_local")),
         "subject": values["subject"], "textBody": values["message"],
-        "interval": values["interval_seconds"], "language": values["language"],
+        "interval": values.get("interval_seconds"), "language": values["language"],
         "template": values["template"],
         "internalDomains": domains or None, "external": f["external"],
         "externalSubject": values["external_subject"],
