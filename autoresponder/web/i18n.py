@@ -182,6 +182,7 @@ MESSAGES = {
                              "message; empty fields take the main reply's.",
         "absence_n": "Absence {number}",
         "absence_new": "Add an absence",
+        "absence_unsaved": "New absence (added when you save)",
         "remove_absence": "Remove absence {number} when saving",
         "windows_title": "Weekly windows",
         "window_hint": "Times you are away every week, e.g. “Fri 14:00 - Mon 08:00”, "
@@ -189,6 +190,7 @@ MESSAGES = {
                        "too: “sex 14h - seg 8h”).",
         "window_n": "Window {number}",
         "window_new": "Add a window",
+        "window_unsaved": "New window (added when you save)",
         "window_spec": "When",
         "remove_window": "Remove window {number} when saving",
         "bad_window": "not a weekly window: {detail}",
@@ -394,6 +396,7 @@ MESSAGES = {
                              "mensagem; os campos vazios ficam com os da resposta principal.",
         "absence_n": "Ausência {number}",
         "absence_new": "Acrescentar uma ausência",
+        "absence_unsaved": "Nova ausência (acrescentada ao guardar)",
         "remove_absence": "Retirar a ausência {number} ao guardar",
         "windows_title": "Períodos semanais",
         "window_hint": "Quando está ausente todas as semanas, p. ex. “sex 14h - seg 8h”, "
@@ -401,6 +404,7 @@ MESSAGES = {
                        "“Fri 14:00 - Mon 08:00”).",
         "window_n": "Período {number}",
         "window_new": "Acrescentar um período",
+        "window_unsaved": "Novo período (acrescentado ao guardar)",
         "window_spec": "Quando",
         "remove_window": "Retirar o período {number} ao guardar",
         "bad_window": "não é um período semanal: {detail}",
