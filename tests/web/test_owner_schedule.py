@@ -165,3 +165,27 @@ async def test_the_preview_follows_audience_from_and_the_chosen_window(served): 
         # the notes follow the typed zone
         out = await preview(timezone="Asia/Tokyo", start_date="2027-01-05")
         assert out["zone"] == "Asia/Tokyo" and "JST (UTC+09:00)" in out["notes"]["start"]
+
+
+async def test_a_new_zone_keeps_the_dates_as_the_clock_reads_them(served):  # noqa: F811
+    setup_ana(served)
+    async with await signed_in(served, ANA) as ana:
+        form = form_fields((await ana.get("away")).body, "away-form")
+        form.update({"start_date": "2027-02-10", "start_time": "18:00",
+                     "absence-0-start_date": "2027-06-01"})
+        assert (await ana.post("away", form)).status == 303
+        with served.store() as s:
+            a = s.find_account(ANA)
+        assert (a.timezone, a.start_local, a.start_at) == \
+            (None, "2027-02-10T18:00", "2027-02-10T18:00:00Z")  # Lisbon, the config's
+        form = form_fields((await ana.get("away")).body, "away-form")
+        form["timezone"] = "Asia/Tokyo"
+        assert (await ana.post("away", form)).status == 303
+        with served.store() as s:
+            b = s.find_account(ANA)
+        assert (b.timezone, b.start_local, b.start_at) == \
+            ("Asia/Tokyo", "2027-02-10T18:00", "2027-02-10T09:00:00Z")
+        assert [i.start_local for i in b.items] == ["2027-06-01T00:00"]
+        assert [i.key for i in b.items] == [i.key for i in a.items]
+        form = form_fields((await ana.get("away")).body, "away-form")
+        assert (form["start_date"], form["start_time"]) == ("2027-02-10", "18:00")
