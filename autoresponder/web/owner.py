@@ -94,16 +94,17 @@ _ZONES: "list[str] | None" = None
 
 def _timing(acct, now: float) -> dict:
     """Whether the reply is in force now and when that changes, in the account's zone."""
+    out = {"in_force": False, "next_change": None}
     if acct is None:
-        return {"in_force": False, "next_change": None}
-    out = {"in_force": acct.active_at(now) is None, "next_change": None}
-    if acct.enabled and acct.scheduled():
-        from autoresponder import answer
+        return out
+    try:
+        out["in_force"] = acct.active_at(now) is None
+        if acct.enabled and acct.scheduled():
+            from autoresponder import answer
 
-        try:
             out["next_change"] = answer.timeline(acct, now)["next_change"]
-        except ValueError:  # a stored item that no longer reads: the page still opens
-            pass
+    except ValueError:  # a stored zone or item that no longer reads: the page still opens
+        pass
     return out
 
 

@@ -37,7 +37,8 @@ class Reading:
     """A posted form, read: ``form`` (as typed, to show back), ``values`` (the draft
     account's settings), ``items`` (the draft's schedule items, as store dicts), ``patch``
     (the JMAP update), ``where`` ({"absence-N": index in items}), ``rows`` ({"absences":
-    the row number of each entry of the patch's list}), ``errors`` ({field: message key or text}), ``notes`` ({field: note})."""
+    the row number of each entry of the patch's list}), ``errors`` ({field: message key or
+    text}), ``notes`` ({field: note})."""
 
     __slots__ = ("form", "values", "items", "where", "rows", "patch", "errors", "notes",
                  "zone_name", "zone")

@@ -189,3 +189,16 @@ async def test_a_new_zone_keeps_the_dates_as_the_clock_reads_them(served):  # no
         assert [i.key for i in b.items] == [i.key for i in a.items]
         form = form_fields((await ana.get("away")).body, "away-form")
         assert (form["start_date"], form["start_time"]) == ("2027-02-10", "18:00")
+
+
+async def test_a_stored_zone_this_machine_lacks_still_opens_and_is_named_on_save(
+        served):  # noqa: F811
+    setup_ana(served, timezone="Europe/Gone", start_local="2027-01-01T10:00",
+              start_at="2027-01-01T10:00:00Z")
+    async with await signed_in(served, ANA) as ana:
+        r = await ana.get("away")
+        assert r.status == 200
+        form = form_fields(r.body, "away-form")
+        assert form["timezone"] == "Europe/Gone" and form["start_time"] == "10:00"
+        r = await ana.post("away", form)
+        assert r.status == 422 and 'id="timezone-error"' in r.body
