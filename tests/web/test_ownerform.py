@@ -197,3 +197,16 @@ def test_a_window_shown_by_the_page_reads_back_as_itself(d1, t1, d2, t2):
         return  # not a window (e.g. an empty span): the page names the error instead
     assert show_spec(canonical) == canonical
     assert show_spec(show_spec(canonical)) == canonical
+
+
+@pytest.mark.parametrize("lang", ["en", "pt"])
+def test_the_window_examples_the_page_gives_are_read_by_the_parser(lang):
+    import re
+
+    from autoresponder.schedule import parse_window
+    from autoresponder.web.i18n import MESSAGES
+
+    examples = re.findall(r"“([^”]+)”", MESSAGES[lang]["window_hint"])
+    assert len(examples) == 4
+    for text in examples:
+        parse_window(text)
