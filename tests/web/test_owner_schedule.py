@@ -202,3 +202,20 @@ async def test_a_stored_zone_this_machine_lacks_still_opens_and_is_named_on_save
         assert form["timezone"] == "Europe/Gone" and form["start_time"] == "10:00"
         r = await ana.post("away", form)
         assert r.status == 422 and 'id="timezone-error"' in r.body
+
+
+async def test_the_template_preview_shows_the_template_for_an_account_that_answers_colleagues_only(
+        served):  # noqa: F811
+    setup_ana(served, external="none", external_subject="Outsiders")
+    with served.store() as s:
+        s.add_item(ANA, {"kind": "window", "key": "w1", "spec": "Mon-Sun",
+                         "subject": "Window"}, time.time())
+    async with await signed_in(served) as admin:
+        csrf = await admin.csrf("templates")
+        r = await admin.post("templates/check", {
+            "csrf": csrf, "file": "default.en.txt", "account": ANA,
+            "source": "Draft for {{ account.address }}\n"},
+            headers={"Accept": "application/json"})
+        body = json.loads(r.body)
+        assert body["problem"] is None
+        assert body["text"] == "Draft for ana@example.com\n"
