@@ -219,3 +219,25 @@ async def test_the_template_preview_shows_the_template_for_an_account_that_answe
         body = json.loads(r.body)
         assert body["problem"] is None
         assert body["text"] == "Draft for ana@example.com\n"
+
+
+async def test_every_field_has_a_label_and_every_description_exists(served):  # noqa: F811
+    import re
+
+    setup_ana(served)
+    with served.store() as s:
+        s.add_item(ANA, {"kind": "absence", "key": "a1", "start_local": "2027-06-01T00:00"},
+                   time.time())
+    async with await signed_in(served, ANA) as ana:
+        form = form_fields((await ana.get("away")).body, "away-form")
+        form.update({"timezone": "Nowhere/Else", "window-0-spec": "??"})
+        for body in ((await ana.get("away")).body, (await ana.post("away", form)).body):
+            ids = set(re.findall(r'\bid="([^"]+)"', body))
+            for refs in re.findall(r'aria-describedby="([^"]*)"', body):
+                assert refs.split() and set(refs.split()) <= ids, refs
+            labelled = set(re.findall(r'<label for="([^"]+)"', body))
+            for tag in re.findall(r"<(?:input|select|textarea)\b[^>]*>", body):
+                if 'type="hidden"' in tag:
+                    continue
+                (id_,) = re.findall(r'\bid="([^"]+)"', tag)
+                assert id_ in labelled, tag
