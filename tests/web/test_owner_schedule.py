@@ -224,13 +224,19 @@ async def test_the_template_preview_shows_the_template_for_an_account_that_answe
 async def test_every_field_has_a_label_and_every_description_exists(served):  # noqa: F811
     import re
 
+    from pathlib import Path
+
     setup_ana(served)
     with served.store() as s:
         s.add_item(ANA, {"kind": "absence", "key": "a1", "start_local": "2027-06-01T00:00"},
                    time.time())
+    # a second template: every reply gets its template choice (main, outsiders, each row)
+    (Path(served.config.templates) / "short.en.txt").write_text("Away.\n")
     async with await signed_in(served, ANA) as ana:
         form = form_fields((await ana.get("away")).body, "away-form")
-        form.update({"timezone": "Nowhere/Else", "window-0-spec": "??"})
+        assert form["absence-0-template"] == "" and form["external_template"] == ""
+        form.update({"timezone": "Nowhere/Else", "window-0-spec": "??",
+                     "absence-0-template": "nope"})
         for body in ((await ana.get("away")).body, (await ana.post("away", form)).body):
             ids = set(re.findall(r'\bid="([^"]+)"', body))
             for refs in re.findall(r'aria-describedby="([^"]*)"', body):
