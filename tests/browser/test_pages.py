@@ -211,7 +211,9 @@ def test_a_zone_a_queued_absence_across_dst_a_window_and_no_reply_for_outsiders(
 
     b.find_element(By.CSS_SELECTOR, "#absence-add summary").click()
     b.find_element(By.CSS_SELECTOR, "#window-add summary").click()
-    change = next_dst_change(NEW_YORK, datetime.now(NEW_YORK).date())
+    # a change at least two days ahead: the absence is not in force now (it would outrank
+    # the window below, as a dated absence does)
+    change = next_dst_change(NEW_YORK, datetime.now(NEW_YORK).date() + timedelta(days=2))
     start = datetime.combine(change - timedelta(days=1), dtime(9), NEW_YORK)
     end = datetime.combine(change + timedelta(days=1), dtime(9), NEW_YORK)
     set_field(b, "absence-0-start_date", start.date().isoformat())
