@@ -209,7 +209,7 @@ def _content(row: dict, prefix: str, errors: dict, template_names, own: bool) ->
         out[k] = (v.strip("\n") if own else v) or None
     for k in ("template", "external_template"):
         v = row.get(k, "")
-        if v and v not in template_names:
+        if v and v not in template_names and not (own and k == "template"):
             errors[prefix + k] = "bad_template"
         out[k] = v or None
     return out
@@ -251,7 +251,8 @@ def read_form(post, acct, config, template_names) -> Reading:
         errors["end"] = "end_before_start"
 
     content = _content(f, "", errors, template_names, own=True)
-    content["template"] = content["template"] or getattr(acct, "template", None) or "default"
+    if content["template"] not in template_names:  # as stored (the API names it if gone)
+        content["template"] = getattr(acct, "template", None) or "default"
     values.update(content)
     values["language"] = f["language"] if f["language"] in i18n.LANGUAGES else None
     if f["interval"].strip():
