@@ -76,9 +76,9 @@ def properties(extra: bool) -> tuple:
 
 
 def state(account) -> str:
-    """The VacationResponse state: a digest of everything stored for the account. Every
-    update changes updated_at or (when the content changes) the random handle, and a
-    disable changes enabled, so every update gives a new state; "0" for no account yet."""
+    """The VacationResponse state: a digest of everything stored for the account (its
+    absences and windows included), so every update that changes a setting gives a new
+    state, and so does any save in another second (updated_at); "0" for no account yet."""
     if account is None:
         return "0"
     d = account.as_dict()
@@ -312,8 +312,12 @@ def _dates(account, patch: dict, cur: dict, changes: dict, zone: str,
             wall = cur[local][:16]  # an instant alone: kept as the wall-clock time it showed
         if local_changed or (zone_changed and wall):
             changes[local_f] = wall
-            changes[at_f] = iso_utc(sch.instant(_naive(wall), sch.get_zone(zone))) \
-                if wall else None
+            try:
+                tz = sch.get_zone(zone)
+            except sch.ScheduleError as e:  # a stored zone the tz database no longer has
+                raise SetError("invalidProperties", f"timeZone: {e}: set one",
+                               ["timeZone"]) from None
+            changes[at_f] = iso_utc(sch.instant(_naive(wall), tz)) if wall else None
         else:  # as stored (a vacation switched back on keeps its wall-clock times)
             changes[at_f], changes[local_f] = stored_at, stored_local
     if changes["start_at"] and changes["end_at"] and changes["end_at"] <= changes["start_at"]:

@@ -516,7 +516,6 @@ class PostgresStore(Store):
             (iso_utc(now), address)).rowcount > 0, write=True)
 
     def add_item(self, address: str, fields: dict, now: float) -> ScheduleItem:
-        names = ITEM_FIELDS[1:-1]
         for v in fields.values():
             if isinstance(v, str) and "\0" in v:
                 raise ValueError("a setting holds a NUL character")
@@ -527,15 +526,22 @@ class PostgresStore(Store):
                          (address,)).fetchone() is None:
                 raise ValueError(f"{address} has no vacation set up: `vacation enable` it "
                                  f"first")
-            row = c.execute("INSERT INTO schedule_items AS s (account, " + ", ".join(names) +
-                            ", created_at) VALUES (%s, " + ", ".join(["%s"] * len(names)) +
-                            f", %s) RETURNING {_ITEM_COLS}",
-                            (address, *[fields.get(k) for k in names], iso_utc(now))).fetchone()
+            item = self._insert_item(c, address, fields, iso_utc(now))
             c.execute("UPDATE accounts SET updated_at = %s WHERE address = %s",
                       (iso_utc(now), address))
-            return ScheduleItem(*row)
+            return item
 
         return self._run(work, write=True)
+
+    @staticmethod
+    def _insert_item(c, address: str, fields: dict, now_iso: str) -> ScheduleItem:
+        """One new schedule item of `address` (add_item, save_vacation)."""
+        names = ITEM_FIELDS[1:-1]
+        return ScheduleItem(*c.execute(
+            "INSERT INTO schedule_items AS s (account, " + ", ".join(names) +
+            ", created_at) VALUES (%s, " + ", ".join(["%s"] * len(names)) +
+            f", %s) RETURNING {_ITEM_COLS}",
+            (address, *[fields.get(k) for k in names], now_iso)).fetchone())
 
     def remove_item(self, address: str, item_id: int) -> bool:
         return self._run(lambda c: c.execute(
@@ -703,7 +709,6 @@ class PostgresStore(Store):
                       enabled: bool, now: float, check=None,
                       items: "list[dict] | None" = None) -> Account:
         now_iso = iso_utc(now)
-        names = ITEM_FIELDS[1:-1]
         for v in [*changes.values(), *(v for f in items or () for v in f.values())]:
             if isinstance(v, str) and "\0" in v:
                 raise ValueError("a setting holds a NUL character")
@@ -741,15 +746,11 @@ class PostgresStore(Store):
                 have = {r[0] for r in c.execute(
                     "SELECT id FROM schedule_items WHERE account = %s", (address,))}
                 drop, new = split_items(address, items, have)
-                with c.cursor() as cur:
-                    if drop:
-                        cur.execute("DELETE FROM schedule_items WHERE account = %s "
-                                    "AND id = ANY(%s)", (address, sorted(drop)))
-                    for f in new:  # one by one: ids in the order given
-                        cur.execute("INSERT INTO schedule_items (account, " +
-                                    ", ".join(names) + ", created_at) VALUES (%s, " +
-                                    ", ".join(["%s"] * len(names)) + ", %s)",
-                                    (address, *[f.get(k) for k in names], now_iso))
+                for f in new:  # one by one: ids in the order given
+                    self._insert_item(c, address, f, now_iso)
+                if drop:
+                    c.execute("DELETE FROM schedule_items WHERE account = %s AND id = ANY(%s)",
+                              (address, sorted(drop)))
             return self._account(c, address)
 
         return self._run(work, write=True)

@@ -328,16 +328,12 @@ class SqliteStore(Store):
             (iso_utc(now), address)).rowcount > 0)
 
     def add_item(self, address: str, fields: dict, now: float) -> ScheduleItem:
-        names = ITEM_FIELDS[1:-1]
-
         def work(c):
             if c.execute("SELECT 1 FROM accounts WHERE address = ?", (address,)).fetchone() \
                     is None:
                 raise ValueError(f"{address} has no vacation set up: `vacation enable` it "
                                  f"first")
-            cur = c.execute("INSERT INTO schedule_items (account, " + ", ".join(names) +
-                            ", created_at) VALUES (?, " + ", ".join("?" * len(names)) +
-                            ", ?)", (address, *[fields.get(k) for k in names], iso_utc(now)))
+            cur = self._insert_item(c, address, fields, iso_utc(now))
             c.execute("UPDATE accounts SET updated_at = ? WHERE address = ?",
                       (iso_utc(now), address))
             return ScheduleItem(*c.execute("SELECT " + ", ".join(ITEM_FIELDS) +
@@ -345,6 +341,14 @@ class SqliteStore(Store):
                                            (cur.lastrowid,)).fetchone())
 
         return self._write(work)
+
+    @staticmethod
+    def _insert_item(c, address: str, fields: dict, now_iso: str):
+        """One new schedule item of `address` (add_item, save_vacation); the cursor."""
+        names = ITEM_FIELDS[1:-1]
+        return c.execute("INSERT INTO schedule_items (account, " + ", ".join(names) +
+                         ", created_at) VALUES (?, " + ", ".join("?" * len(names)) + ", ?)",
+                         (address, *[fields.get(k) for k in names], now_iso))
 
     def remove_item(self, address: str, item_id: int) -> bool:
         return self._write(lambda c: c.execute(
@@ -486,7 +490,6 @@ class SqliteStore(Store):
                       enabled: bool, now: float, check=None,
                       items: "list[dict] | None" = None) -> Account:
         now_iso = iso_utc(now)
-        names = ITEM_FIELDS[1:-1]
 
         def work(c):
             old = self._account(c, address)
@@ -520,10 +523,8 @@ class SqliteStore(Store):
                 drop, new = split_items(address, items, have)
                 # added before the dropped ones go: SQLite numbers a row max(id) + 1, so an
                 # item that replaces another never takes the id the client knew it by
-                c.executemany("INSERT INTO schedule_items (account, " + ", ".join(names) +
-                              ", created_at) VALUES (?, " + ", ".join("?" * len(names)) +
-                              ", ?)", [(address, *[f.get(k) for k in names], now_iso)
-                                       for f in new])
+                for f in new:
+                    self._insert_item(c, address, f, now_iso)
                 c.executemany("DELETE FROM schedule_items WHERE account = ? AND id = ?",
                               [(address, i) for i in sorted(drop)])
             return self._account(c, address)

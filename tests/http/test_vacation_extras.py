@@ -179,6 +179,14 @@ async def test_absences_and_windows_keep_their_ids_and_keys(xenv):
                                     "subject": "June"}]})
     r, reply = deliver_at(site, at("2027-06-02T10:00"), sender="dora@example.net")
     assert reply is not None and reply["Subject"] == "June"
+    # an address without an account yet (admin): the account and its items in one go
+    out = await vset(xenv, {"isEnabled": True, "timeZone": "Asia/Kolkata",
+                            "windows": [{"spec": "Mon-Fri 12:00-13:00"}]},
+                     account="new@example.com")
+    assert out["updated"]["singleton"]["windows"][0]["spec"] == "Mon-Fri 12:00-13:00"
+    made = row(site, "new@example.com")
+    assert made["timezone"] == "Asia/Kolkata" and [i["kind"] for i in made["items"]] == \
+        ["window"]
 
 
 # --- audience, From and group mail -----------------------------------------------------------
@@ -364,3 +372,33 @@ def test_cli_vacation_response_and_the_vacation_commands_agree(tmp_path):
                 json.dumps({"windows": [{"spec": "Sat-Sun"}] * 50}))
     r = agent.run("vacation", "add-window", ANA, "Sat-Sun")
     assert r.returncode == 65 and b"50 windows already" in r.stderr
+
+
+# --- the store: items in save_vacation's one transaction ---------------------------------------
+
+async def test_save_vacation_applies_items_whole_or_not_at_all(xenv):
+    site = xenv[0]
+    now = 1_800_000_000.0
+    with site.store() as s:
+        mine = s.add_item(ANA, {"kind": "window", "key": "wkeep", "spec": "Sat-Sun"}, now)
+        gone = s.add_item(ANA, {"kind": "absence", "key": "agone",
+                                "start_local": "2027-06-01T00:00"}, now)
+        bobs = s.add_item(BOB, {"kind": "window", "key": "wbob", "spec": "Wed"}, now)
+        new = {"kind": "absence", "key": "anew", "start_local": "2027-08-01T00:00",
+               "subject": "August"}
+        saved = s.save_vacation(ANA, {"subject": "Kept"}, None, True, now, None,
+                                [{"id": mine.id}, new])
+        assert [(i.id, i.key) for i in saved.items][0] == (mine.id, "wkeep")
+        assert [i.key for i in saved.items] == ["wkeep", "anew"]
+        assert all(i.id != gone.id for i in saved.items)
+        before = s.find_account(ANA).as_dict()
+        for bad in ([{"id": 987654}], [{"id": mine.id}, {"id": mine.id}],
+                    [{"id": bobs.id}]):  # none of ana's; twice; another account's
+            with pytest.raises(ValueError):
+                s.save_vacation(ANA, {"subject": "not written"}, None, False, now + 1, None,
+                                [*bad, new])
+            assert s.find_account(ANA).as_dict() == before
+        assert [i.key for i in s.find_account(BOB).items] == ["wbob"]
+        # None keeps them all
+        again = s.save_vacation(ANA, {"subject": "Again"}, None, True, now + 2)
+        assert [(i.id, i.key) for i in again.items] == [(i.id, i.key) for i in saved.items]
