@@ -110,8 +110,12 @@ def _preview(config, filename, source, name, lang, stored, words) -> dict:
     from autoresponder.web import preview as pv
 
     with tf.with_draft(config, filename, source) as draft:
+        # the account's main reply in this template: no queued absence or window, and no
+        # outsiders' reply (the sample sender is an outsider) picks another template or none
         acct = pv.draft_account(stored.address if stored else "ana@example.com",
-                                {"template": name, "language": lang}, stored)
+                                {"template": name, "language": lang, "external": None,
+                                 "external_subject": None, "external_message": None,
+                                 "external_template": None}, stored, [], config)
         if stored is None:
             acct.from_name, acct.message = "Ana Silva", "Back soon."
         try:

@@ -28,9 +28,16 @@ class FieldError(ValueError):
 
 def zone_of(account, config):
     """The account's zone: its own when the store has one (per-account time zones), else the
-    config's."""
-    name = getattr(account, "timezone", None) or config.timezone or "UTC"
-    return name, get_zone(name)
+    config's (or UTC when neither is known to this machine's tz database)."""
+    from autoresponder.schedule import ScheduleError
+
+    for name in (getattr(account, "timezone", None), config.timezone, "UTC"):
+        if name:
+            try:
+                return name, get_zone(name)
+            except ScheduleError:  # a stored zone this tz database lacks: the page opens,
+                continue           # and saving names the zone field's error
+    return "UTC", get_zone("UTC")
 
 
 def _read(day: str, clock: str, field: str) -> "tuple[date | None, dtime | None]":

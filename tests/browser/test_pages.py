@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import os
+import time
 from datetime import date, datetime, time as dtime, timedelta
 from email import policy
 from pathlib import Path
@@ -20,6 +21,9 @@ from tests.dovecot.lab import DOMAIN, PASSWORD
 LISBON = ZoneInfo("Europe/Lisbon")
 AWAY = f"away@{DOMAIN}"
 ALICE = f"alice@{DOMAIN}"
+VIC = f"vic@{DOMAIN}"
+SALLY = f"sally@{DOMAIN}"
+NEW_YORK = ZoneInfo("America/New_York")
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -141,7 +145,6 @@ def test_an_absence_across_a_dst_change_previews_saves_and_reaches_delivery(
     wait(b, lambda d: end_local.tzname() in by_id(d, "end-note").text)
     assert f"{start_local.tzname()} (UTC+0" in by_id(b, "start-note").text
     assert f"{end_day.isoformat()} 09:00 {end_local.tzname()}" in by_id(b, "end-note").text
-    b.save_screenshot(str(shots_dir(tmp_path) / "web-owner.png"))
 
     by_id(b, "save").click()
     wait(b, lambda d: "saved=1" in d.current_url)
@@ -178,6 +181,104 @@ def test_an_absence_across_a_dst_change_previews_saves_and_reaches_delivery(
     assert site.deliver("carol@example.net", AWAY, mail("carol@example.net", AWAY, "Hello?")) \
         .returncode == 0
     assert len(site.replies()) == 2
+
+
+def headers_shown(browser) -> dict:
+    return dict(zip([e.text for e in browser.find_elements(By.CSS_SELECTOR, "#preview-headers dt")],
+                    [e.text for e in browser.find_elements(By.CSS_SELECTOR,
+                                                           "#preview-headers dd")]))
+
+
+def window_around_now(zone) -> str:
+    """A weekly window from an hour ago to two hours ahead, wall-clock in `zone`."""
+    now = datetime.now(zone).replace(second=0, microsecond=0)
+    a, z = now - timedelta(hours=1), now + timedelta(hours=2)
+    return f"{a.strftime('%a')} {a.strftime('%H:%M')} - {z.strftime('%a')} {z.strftime('%H:%M')}"
+
+
+def test_a_zone_a_queued_absence_across_dst_a_window_and_no_reply_for_outsiders(
+        fresh_browser, site, tmp_path):
+    """Issue 13's settings from the page to delivery: the owner picks a zone of their own,
+    queues an absence across that zone's next DST change (the notes show both offsets),
+    adds a weekly window in force now, and lets only colleagues get a reply; `deliver` then
+    answers a colleague with the window's reply and an outsider with none."""
+    b = fresh_browser
+    sign_in(b, site, VIC)
+    wait(b, lambda d: d.current_url.endswith("/web/away"))
+    by_id(b, "enabled").click()
+    type_into(b, "timezone", "America/New_York")
+    wait(b, lambda d: by_id(d, "zone").text == "America/New_York")
+
+    b.find_element(By.CSS_SELECTOR, "#absence-add summary").click()
+    b.find_element(By.CSS_SELECTOR, "#window-add summary").click()
+    # a change at least two days ahead: the absence is not in force now (it would outrank
+    # the window below, as a dated absence does)
+    change = next_dst_change(NEW_YORK, datetime.now(NEW_YORK).date() + timedelta(days=2))
+    start = datetime.combine(change - timedelta(days=1), dtime(9), NEW_YORK)
+    end = datetime.combine(change + timedelta(days=1), dtime(9), NEW_YORK)
+    set_field(b, "absence-0-start_date", start.date().isoformat())
+    set_field(b, "absence-0-start_time", "09:00")
+    set_field(b, "absence-0-end_date", end.date().isoformat())
+    set_field(b, "absence-0-end_time", "09:00")
+    type_into(b, "absence-0-subject", "Spring break")
+    wait(b, lambda d: end.tzname() in by_id(d, "absence-0-end-note").text)
+    assert start.tzname() != end.tzname()
+    assert f"{start.tzname()} ({localtime_offset(start)})" in \
+        by_id(b, "absence-0-start-note").text
+    assert f"{end.tzname()} ({localtime_offset(end)})" in by_id(b, "absence-0-end-note").text
+
+    spec = window_around_now(NEW_YORK)
+    type_into(b, "window-0-spec", spec)
+    type_into(b, "window-0-subject", "In the window")
+    by_id(b, "external-none").send_keys(Keys.SPACE)  # a radio, from the keyboard
+    assert by_id(b, "external-none").is_selected()
+
+    # the preview: an outsider gets nothing now; a colleague gets the window's reply
+    type_into(b, "sample_sender", "carol@example.net")
+    wait(b, lambda d: "carol@example.net is an outsider and gets no reply"
+         in by_id(d, "preview-situation").text)
+    type_into(b, "sample_sender", SALLY)
+    wait(b, lambda d: headers_shown(d).get("Subject") == "In the window")
+    assert "window" in by_id(b, "preview-situation").text
+    assert f"{SALLY} is a colleague (lab.test)" in by_id(b, "preview-situation").text
+
+    by_id(b, "save").click()
+    wait(b, lambda d: "saved=1" in d.current_url)
+    assert by_id(b, "timezone").get_attribute("value") == "America/New_York"
+    assert by_id(b, "window-0-spec").get_attribute("value") == spec
+    assert by_id(b, "absence-0-subject").get_attribute("value") == "Spring break"
+    assert end.tzname() in by_id(b, "absence-0-end-note").text
+    assert "replying now" in by_id(b, "status").text
+    assert by_id(b, "absence-1-start_date").get_attribute("value") == ""  # the next new one
+    type_into(b, "sample_sender", SALLY)
+    wait(b, lambda d: headers_shown(d).get("Subject") == "In the window")
+    height = b.execute_script("return document.documentElement.scrollHeight")
+    b.set_window_size(1200, height + 120)  # the whole page in the picture
+    wait(b, lambda d: d.execute_script(
+        "return document.getElementById('preview-html').getBoundingClientRect().height") > 0)
+    time.sleep(0.5)  # the sandboxed frame paints its srcdoc after the resize
+    b.save_screenshot(str(shots_dir(tmp_path) / "web-owner.png"))
+    b.set_window_size(1200, 1400)
+
+    # delivery: the outsider gets no reply, the colleague the window's
+    before = len(site.replies())
+    r = site.deliver("carol@example.net", VIC, mail("carol@example.net", VIC))
+    assert r.returncode == 0, r.stderr
+    assert len(site.replies()) == before
+    r = site.deliver(SALLY, VIC, mail(SALLY, VIC))
+    assert r.returncode == 0, r.stderr
+    replies = site.replies()
+    assert len(replies) == before + 1
+    msg, _text = text_part(replies[-1])
+    assert msg["Subject"] == "In the window"
+    assert msg["To"].addresses[0].addr_spec == SALLY
+    assert msg["From"].addresses[0].addr_spec == VIC
+
+
+def localtime_offset(dt: datetime) -> str:
+    from autoresponder.web.localtime import offset_text
+
+    return offset_text(dt)
 
 
 def test_the_interface_speaks_portuguese_and_switches(fresh_browser, site):

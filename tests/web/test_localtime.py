@@ -105,19 +105,18 @@ def test_wall_clock_text_round_trips_like_the_utc_form():
 
 def test_the_form_prefers_stored_wall_clock_times(tmp_path):
     """With per-account zones the store keeps the times as typed; the page shows those."""
-    from types import SimpleNamespace
-
     from autoresponder import config as config_mod
-    from autoresponder.web.owner import form_from_account
+    from autoresponder.store.base import Account
+    from autoresponder.web.ownerform import form_from_account
 
     p = tmp_path / "ar.toml"
     p.write_text(f'database = "{tmp_path}/db.sqlite3"\ntimezone = "UTC"\n')
     cfg = config_mod.load(str(p))
-    acct = SimpleNamespace(enabled=1, start_at="2027-03-27T18:00:00Z",
-                           end_at="2027-03-29T08:00:00Z", start_local="2027-03-27T18:00",
-                           end_local="2027-03-30T00:00", timezone="Europe/Lisbon",
-                           subject=None, message=None, language=None, interval_seconds=None,
-                           template="default")
+    acct = Account(address="a@example.com", enabled=1, start_at="2027-03-27T18:00:00Z",
+                   end_at="2027-03-29T08:00:00Z", start_local="2027-03-27T18:00",
+                   end_local="2027-03-30T00:00", timezone="Europe/Lisbon", subject=None,
+                   message=None, language=None, interval_seconds=None, template="default",
+                   from_name=None, handle="h", created_at=None, updated_at=None)
     f = form_from_account(acct, cfg)
     assert (f["start_date"], f["start_time"]) == ("2027-03-27", "18:00")
     assert (f["end_date"], f["end_time"]) == ("2027-03-29", "")
