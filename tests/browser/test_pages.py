@@ -34,6 +34,21 @@ def shots_dir(tmp_path: Path) -> Path:
     return ROOT / "docs" if where == "docs" else tmp_path
 
 
+def painted(png: bytes) -> bool:
+    """Does a screenshot show more than a blank box? Its decoded pixel bytes take many values
+    where text is drawn (anti-aliasing), a handful where there is only background and border."""
+    import struct
+    import zlib
+
+    data, pos = b"", 8
+    while pos < len(png):
+        (size,) = struct.unpack(">I", png[pos:pos + 4])
+        if png[pos + 4:pos + 8] == b"IDAT":
+            data += png[pos + 8:pos + 8 + size]
+        pos += size + 12
+    return len(set(zlib.decompress(data))) > 24
+
+
 def wait(browser, what, timeout: float = 15):
     return WebDriverWait(browser, timeout, poll_frequency=0.1).until(what)
 
@@ -252,8 +267,14 @@ def test_a_zone_a_queued_absence_across_dst_a_window_and_no_reply_for_outsiders(
     assert by_id(b, "absence-1-start_date").get_attribute("value") == ""  # the next new one
     type_into(b, "sample_sender", SALLY)
     wait(b, lambda d: headers_shown(d).get("Subject") == "In the window")
+    # the HTML part is painted, not only set: after the save the frame began hidden (the
+    # sample outsider gets no reply), and a hidden frame given a srcdoc stayed blank
+    frame = by_id(b, "preview-html")
+    b.execute_script("arguments[0].scrollIntoView()", frame)
+    wait(b, lambda d: painted(by_id(d, "preview-html").screenshot_as_png))
     height = b.execute_script("return document.documentElement.scrollHeight")
     b.set_window_size(1200, height + 120)  # the whole page in the picture
+    b.execute_script("window.scrollTo(0, 0)")
     wait(b, lambda d: d.execute_script(
         "return document.getElementById('preview-html').getBoundingClientRect().height") > 0)
     time.sleep(0.5)  # the sandboxed frame paints its srcdoc after the resize

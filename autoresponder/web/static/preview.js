@@ -31,8 +31,12 @@
     });
     text.textContent = result.text || "";
     if (result.html) {
-      frame.hidden = false;
-      frame.srcdoc = result.html;   /* sandboxed: no script runs in it */
+      /* a fresh frame each time: Chromium leaves a frame that was hidden (or emptied)
+         before unpainted when given a new srcdoc */
+      var fresh = frame.cloneNode(false);
+      fresh.hidden = false;
+      fresh.srcdoc = result.html;   /* sandboxed: no script runs in it */
+      frame.replaceWith(fresh);
       source.textContent = result.html;
       noHtml.hidden = true;
     } else {
