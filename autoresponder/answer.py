@@ -282,7 +282,7 @@ def from_address(account, envelope, message, config) -> str:
         return account.address
     if how == "addressed":
         from autoresponder import addresses
-        from autoresponder.audience import RECIPIENT_FIELDS
+        from autoresponder.groupmail import RECIPIENT_FIELDS
 
         delims = config.recipient_delimiter
         ours = {a: a for a in own}
