@@ -199,7 +199,7 @@ def _plain_mailbox(value: str) -> "tuple[str, str] | None":
     v = value.strip(_FWS)
     if not v.endswith(">"):
         return ("", v) if _addr_spec(v) else None
-    i = v.find("<")
+    i = v.rfind("<")  # an address holds none: any earlier one is in the name
     if i < 0 or not _addr_spec(v[i + 1:-1]):
         return None
     addr, name = v[i + 1:-1], v[:i].strip(_FWS)
