@@ -152,8 +152,9 @@ def recipient_name(message, sender: str) -> str:
     if not sender:
         return ""
     values = []
-    for name in NAME_FIELDS:
-        values.extend(v[:MAX_NAME_FIELD] for v in message.get_all(name))
+    for name in NAME_FIELDS:  # unfolded: a stray CR or LF would end a quoted name early
+        values.extend(v[:MAX_NAME_FIELD].replace("\r", " ").replace("\n", " ")
+                      for v in message.get_all(name))
     if not any(sender in addresses.find_addresses(v) for v in values):
         return ""
     for v in values:
