@@ -164,10 +164,35 @@ def audience_of(account, config):
 
 class Plan:
     """How an account answers one message now: which occurrence (None: no schedule), its
-    source item, the audience, the content, the handle, the floor and the From address."""
+    source item, the audience, the content, the handle, the floor and the From address.
 
-    __slots__ = ("occurrence", "source", "audience", "audience_why", "external_content",
-                 "content", "handle", "series", "floor", "reply_from", "zone")
+    The audience (internal or external sender) is worked out when something asks for it:
+    the content when the account or the answering item has a reply for outsiders, else only
+    ``explain`` (describe, as_dict). Delivery for an account without one loads no audience
+    code and normalises no domains."""
+
+    __slots__ = ("occurrence", "source", "_audience", "_audience_why", "_who",
+                 "external_content", "content", "handle", "series", "floor", "reply_from",
+                 "zone")
+
+    @property
+    def audience(self) -> str:
+        """The sender as audience.Audience reads it: "internal" or "external"."""
+        self._classify()
+        return self._audience
+
+    @property
+    def audience_why(self) -> "str | None":
+        """The internal domain entry the sender matched; None for an external sender."""
+        self._classify()
+        return self._audience_why
+
+    def _classify(self) -> None:
+        if self._audience is None:
+            account, config, sender = self._who
+            why = audience_of(account, config).why_internal(sender)
+            self._audience, self._audience_why = ("internal", why) if why else ("external",
+                                                                                None)
 
     def describe(self) -> str:
         parts = []
@@ -228,17 +253,15 @@ def plan(account, config, envelope, message, now: float) -> Plan:
                 if p.source.kind == "window":
                     p.series = f"{account.handle}/{occ.series_key}@"
                     p.floor = min(effective_interval(account, config), FLOOR)
-    aud = audience_of(account, config)
-    why = aud.why_internal(envelope.sender)
-    p.audience, p.audience_why = ("internal", why) if why else ("external", None)
+    p._audience = p._audience_why = None
+    p._who = (account, config, envelope.sender)
     src = p.source
     content = {k: _pick(src, account, k) for k in _CONTENT}
     p.external_content = False
-    if p.audience == "external":
-        ext = {k: _pick(src, account, "external_" + k) for k in _CONTENT}
-        if any(v is not None for v in ext.values()):
-            p.external_content = True
-            content = {k: ext[k] if ext[k] is not None else content[k] for k in _CONTENT}
+    ext = {k: _pick(src, account, "external_" + k) for k in _CONTENT}
+    if any(v is not None for v in ext.values()) and p.audience == "external":
+        p.external_content = True
+        content = {k: ext[k] if ext[k] is not None else content[k] for k in _CONTENT}
     content["template"] = content["template"] or "default"
     p.content = content
     p.reply_from = from_address(account, envelope, message, config)
@@ -259,7 +282,7 @@ def from_address(account, envelope, message, config) -> str:
         return account.address
     if how == "addressed":
         from autoresponder import addresses
-        from autoresponder.audience import RECIPIENT_FIELDS
+        from autoresponder.groupmail import RECIPIENT_FIELDS
 
         delims = config.recipient_delimiter
         ours = {a: a for a in own}

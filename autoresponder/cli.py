@@ -61,7 +61,8 @@ def _build_parser():
     e = sub.add_parser("explain", help="what delivery would do with a message; writes nothing")
     _envelope_args(e)
     e.add_argument("--json", action="store_true", help="print one JSON object")
-    e.add_argument("--at", metavar="WHEN", help="evaluate as if it were this time")
+    e.add_argument("--at", metavar="WHEN", help="evaluate as if it were this time (read in the "
+                   "account's own zone when it has one, else the config's timezone)")
 
     from autoresponder import admin
 

@@ -26,11 +26,11 @@ def run(args, config) -> int:
     from autoresponder.transports.capture import CaptureTransport
 
     now = time.time()
-    if args.at:
+    if args.at:  # read before the message, so a typo costs no wait on stdin
         from autoresponder.dates import DateError, parse_when
 
         try:
-            now = parse_when(args.at, config.timezone, config.dayfirst).timestamp()
+            parse_when(args.at, config.timezone, config.dayfirst)
         except DateError as e:
             print(f"autoresponder: --at: {e}", file=sys.stderr)
             return Exit.USAGE
@@ -44,6 +44,16 @@ def run(args, config) -> int:
             sender = rp.strip()
     envelope = from_args(sender, args.recipient, args.original_recipient, config)
     store = open_store(config, readonly=True)
+    at_zone = None
+    if args.at:
+        # the account's own zone when it has one, as `vacation enable` reads its dates
+        at_zone, whose = _at_zone(config, store, envelope)
+        try:
+            now = parse_when(args.at, at_zone, config.dayfirst).timestamp()
+        except DateError as e:
+            store.close()
+            print(f"autoresponder: --at: {e} (read in {at_zone}, {whose})", file=sys.stderr)
+            return Exit.USAGE
     trace: list = []
     try:
         result = Line(config, store, CaptureTransport(), readonly=True).run(
@@ -69,6 +79,8 @@ def run(args, config) -> int:
         "checks": trace,
         "evaluated_at": iso_utc(now),
     }
+    if at_zone is not None:
+        out["at_timezone"] = at_zone
     notice = store.notice() if decision.rule == "account" else None
     if notice:
         out["notice"] = notice
@@ -91,6 +103,8 @@ def run(args, config) -> int:
     say(f"outcome:  {out['outcome']} (exit {out['exit_code']})")
     say(f"account:  {out['account'] or '-'}")
     say(f"sender:   {out['sender'] or '<>'}")
+    if at_zone is not None:
+        say(f"at:       {out['evaluated_at']} (--at read in {at_zone}, {whose})")
     if notice:
         say(f"notice:   {notice}")
     say("checks:")
@@ -104,6 +118,27 @@ def run(args, config) -> int:
         say(f"reply:    to {r['to']} from {r['from']} (envelope {r['envelope_from'] or '<>'})")
         say(f"          subject {r['subject']!r}, language {r['language']}")
     return Exit.OK
+
+
+def _at_zone(config, store, envelope) -> "tuple[str, str]":
+    """(zone, whose) in which --at is read: the zone of the account the message is for (found
+    as the account rule finds it: the recipient, else the original recipient) when it has one
+    of its own, else the config's. A lookup that fails leaves the config's zone: the line
+    reports the store's trouble itself."""
+    from autoresponder.store.base import StoreError
+
+    for address in (envelope.recipient, envelope.original_recipient):
+        if not address:
+            continue
+        try:
+            account = store.find_account(address)
+        except StoreError:
+            break
+        if account is not None:
+            if account.timezone:
+                return account.timezone, f"the zone of {account.address}"
+            break
+    return config.timezone, "the config's timezone"
 
 
 def _reply_view(r) -> dict:

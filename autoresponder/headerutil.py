@@ -47,6 +47,23 @@ def field(message, name: str) -> "tuple[str, str]":
     return next(f for f in message.fields if f[0].lower() == name)
 
 
+def quoted(message, name: str, value: str) -> str:
+    """``Name: value`` as a reason quotes a field: the name as the sender spelt it, the value
+    cut at 60 characters."""
+    return f"{field(message, name)[0]}: {value.strip()[:60]}"
+
+
+def signature(message, fields) -> "tuple[str, str] | None":
+    """(who, quoted field) for the first of `fields` (pairs of a lower-case field name and
+    who writes it) the message has, else None: for rules that know a kind of sender by a
+    field only it adds (marketing platforms, ticket systems)."""
+    for name, who in fields:
+        v = message.get(name)
+        if v is not None:
+            return who, quoted(message, name, v)
+    return None
+
+
 # --- senders wrapped by forwarders and signers ---------------------------------------------
 
 def unwrap_sender(address: str) -> str:

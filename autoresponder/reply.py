@@ -114,7 +114,11 @@ def decode_subject(raw: "str | None", limit: int = MAX_SUBJECT) -> str:
 
 def _encoded(name: str, text: str) -> str:
     """A whole header line; RFC 2047 only when needed (non-ASCII, or text that looks like an
-    encoded-word and must reach the reader as the literal text)."""
+    encoded-word and must reach the reader as the literal text). A short printable ASCII line
+    is what ``email.header`` would write, unchanged: it is written without importing it
+    (tests/test_reply_fast_paths.py holds the two to the same output)."""
+    if _plain_line(name, text):
+        return f"{name}: {text}\r\n"
     from email.header import Header
 
     charset = "us-ascii" if text.isascii() and "=?" not in text else "utf-8"
@@ -148,17 +152,84 @@ def recipient_name(message, sender: str) -> str:
     if not sender:
         return ""
     values = []
-    for name in NAME_FIELDS:
-        values.extend(v[:MAX_NAME_FIELD] for v in message.get_all(name))
+    for name in NAME_FIELDS:  # unfolded: a stray CR or LF would end a quoted name early
+        values.extend(v[:MAX_NAME_FIELD].replace("\r", " ").replace("\n", " ")
+                      for v in message.get_all(name))
     if not any(sender in addresses.find_addresses(v) for v in values):
         return ""
-    from email.utils import getaddresses
-
     for v in values:
-        for display, addr in getaddresses([v]):
+        for display, addr in _mailboxes(v):
             if display and addresses.normalize(addr) == sender:
                 return display
     return ""
+
+
+def _mailboxes(value: str) -> "list[tuple[str, str]]":
+    """``email.utils.getaddresses([value])``: the plain shapes most senders write are read
+    here (see _plain_mailbox), the rest by the email package, whose import (email.utils
+    brings socket, random, urllib.parse and 20 more modules) would cost a reply more than
+    all the rest of its work."""
+    plain = _plain_mailbox(value)
+    if plain is not None:
+        return [plain]
+    from email.utils import getaddresses
+
+    return getaddresses([value])
+
+
+_FWS = " \t\r\n"
+_ATOM = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+            "!#$%&'*+-/=?^_`{|}~")
+
+
+def _dot_atom(text: str) -> bool:
+    """ASCII atext atoms joined by single dots (RFC 5322 dot-atom-text)."""
+    return bool(text) and all(part and all(c in _ATOM for c in part)
+                              for part in text.split("."))
+
+
+def _plain_mailbox(value: str) -> "tuple[str, str] | None":
+    """(display name, address) of one mailbox in a plain shape, exactly as getaddresses
+    reads it, or None for any other shape (the caller parses those fully).
+
+    Plain: ``addr``, ``Name <addr>`` or ``"Quoted name" <addr>``, where addr is
+    ``dot-atom@dot-atom`` in ASCII, an unquoted name is words of atext, dots and any
+    non-ASCII letters separated by spaces, tabs or line breaks (read as one space apart), and
+    a quoted one holds no quote, backslash or control character. Comments, groups, lists,
+    brackets and escapes are never plain."""
+    v = value.strip(_FWS)
+    if not v.endswith(">"):
+        return ("", v) if _addr_spec(v) else None
+    i = v.rfind("<")  # an address holds none: any earlier one is in the name
+    if i < 0 or not _addr_spec(v[i + 1:-1]):
+        return None
+    addr, name = v[i + 1:-1], v[:i].strip(_FWS)
+    if name.startswith('"'):
+        inner = name[1:-1]
+        if len(name) < 2 or not name.endswith('"') or any(
+                c in '"\\' or ord(c) < 32 or ord(c) == 127 for c in inner):
+            return None
+        return inner, addr
+    for c in _FWS[1:]:
+        name = name.replace(c, " ")
+    words = [w for w in name.split(" ") if w]
+    if not all(c in _ATOM or c == "." or (ord(c) > 127 and c.isalpha())
+               for w in words for c in w):
+        return None
+    return " ".join(words), addr
+
+
+def _addr_spec(text: str) -> bool:
+    local, at, domain = text.partition("@")
+    return bool(at) and _dot_atom(local) and _dot_atom(domain)
+
+
+def _plain_line(name: str, text: str) -> bool:
+    """Is ``name: text`` a line email.header would leave as it is: printable ASCII words
+    one space apart, no encoded-word look-alike, within 78 characters?"""
+    return (len(name) + 2 + len(text) <= 78 and text.isascii() and "=?" not in text
+            and "  " not in text and text.strip(" ") == text
+            and all(31 < ord(c) < 127 for c in text))
 
 
 def rfc5322_date(now: float) -> str:

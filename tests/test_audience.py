@@ -1,4 +1,5 @@
-"""autoresponder.audience: internal/external senders and mail that came through a group."""
+"""autoresponder.audience (internal/external senders) and autoresponder.groupmail (mail that came
+through a group)."""
 
 import string
 
@@ -7,18 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autoresponder.audience import (
-    ENVELOPE_ONLY,
     EXTERNAL,
-    GROUP,
     INTERNAL,
-    PERSONAL,
     Audience,
-    addressing,
     classify,
-    group_mail_reason,
     normalize_domain,
     normalize_pattern,
 )
+from autoresponder.groupmail import ENVELOPE_ONLY, GROUP, PERSONAL, addressing, group_mail_reason
 
 LABEL = st.text(string.ascii_lowercase + string.digits, min_size=1, max_size=10).filter(
     lambda s: not s.startswith("xn"))

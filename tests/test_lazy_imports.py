@@ -25,10 +25,20 @@ ACCOUNT = "ana@example.com"
 HEAVY = ("jinja2", "flufl", "asyncio", "smtplib", "email", "aiosqlite", "dateutil", "psycopg")
 
 # Runs the command line in this interpreter and writes (exit code, sorted sys.modules) to the
-# file named first; nothing is imported before main() but sys and the package's CLI.
+# file named first; nothing is imported before main() but sys, os and the package's CLI.
+# `deliver` renders and sends a reply in a forked child (deliver._KillSafeLine), which leaves
+# through os._exit: the probe writes the child's modules beside the parent's, so a test sees
+# everything one delivery loaded.
 RUNNER = """
-import sys
+import os, sys
 out = sys.argv.pop(1)
+parent, leave = os.getpid(), os._exit
+def probed_exit(code):
+    if os.getpid() != parent:
+        with open(out + ".child", "w") as f:
+            f.write(repr(sorted(sys.modules)))
+    leave(code)
+os._exit = probed_exit
 from autoresponder.cli import main
 rc = main(sys.argv[1:])
 mods = sorted(sys.modules)
@@ -87,9 +97,11 @@ class World:
                            timeout=60)
         assert r.returncode == 0, r.stderr
         self.runs = 0
+        self.child_modules: "set[str] | None" = None
 
     def deliver(self, sender: str, message: bytes, recipient: str = ACCOUNT):
-        """(exit code, set of modules, the log line) of one real delivery."""
+        """(exit code, set of modules, the log line) of one real delivery; the modules are
+        those of the process and of the child that sent a reply, if there was one."""
         self.runs += 1
         out = self.tmp / f"modules-{self.runs}.txt"
         msg = self.tmp / f"message-{self.runs}.eml"
@@ -102,6 +114,10 @@ class World:
                                cwd=str(ROOT), timeout=60)
         assert r.returncode == 0, r.stderr
         rc, mods = ast.literal_eval(out.read_text())
+        child = Path(str(out) + ".child")
+        self.child_modules = set(ast.literal_eval(child.read_text())) if child.exists() else None
+        if self.child_modules:
+            mods = [*mods, *self.child_modules]
         lines = self.log_lines()[before:]
         assert len(lines) == 1, (lines, r.stderr)
         return rc, set(mods), lines[0]
@@ -172,10 +188,71 @@ def test_no_vacation_for_recipient_imports_nothing_heavy(world):
 
 
 def test_probe_sees_lazy_imports(world):
-    """The premise: what a path loads lazily shows up in the probe (a reply opens the ledger)."""
+    """The premise: what a path loads lazily shows up in the probe (a reply opens the ledger,
+    and its forked child renders, with Jinja2 and the email package the first time, and
+    writes the reply)."""
     rc, mods, line = world.deliver("carol@example.org", personal())
     assert rc == 0 and "decision=reply" in line and world.replies() == 1
     assert "sqlite3" in mods and "autoresponder.store.sqlite" in mods
+    assert world.child_modules is not None, "the probe did not see the child that replied"
+    assert {"autoresponder.transports.file", "jinja2", "email.message"} <= world.child_modules
+
+
+# What a reply needs only for some messages or accounts: the email package (encoded names
+# and subjects, the MIME body when the render memo has none), the time model (accounts with
+# wall-clock dates, absences or windows), the audience (accounts with a reply for outsiders
+# or answering colleagues only), and what email.utils brings with it.
+NOT_ON_THE_REPLY_PATH = ("zoneinfo", "autoresponder.schedule", "autoresponder.audience",
+                         "socket", "urllib", "random", "calendar", "locale")
+
+
+def check_lean_reply(world, mods: set[str]) -> None:
+    check_lean(mods)
+    assert world.child_modules and "autoresponder.transports.file" in world.child_modules
+    assert sorted(m for m in mods if m.split(".")[0] in NOT_ON_THE_REPLY_PATH
+                  or m in NOT_ON_THE_REPLY_PATH) == [], "the reply path imported these"
+
+
+def named(sender: str, from_field: str, subject: str = "Lunch next week?") -> bytes:
+    return personal().replace(b"From: Bob Example <bob@example.org>",
+                              f"From: {from_field}".encode()).replace(
+        b"bob@example.org", sender.encode()).replace(b"Lunch next week?", subject.encode())
+
+
+def test_a_reply_from_the_render_memo_imports_nothing_heavy(world):
+    """bench/pipe.py's reply case: an account without schedule or audience settings answers a
+    plain personal message; the first reply renders and fills the memo, the next ones (other
+    senders) load neither Jinja2, nor the email package, nor the time model."""
+    rc, _, line = world.deliver("carol@example.org", personal())
+    assert rc == 0 and "decision=reply" in line
+    for i, from_field in enumerate(("Dave Example <dave@example.org>",
+                                    '"Example, Dave" <dave@example.org>',
+                                    "dave@example.org")):
+        sender = f"dave{i}@example.org"
+        rc, mods, line = world.deliver(sender, named(sender, from_field.replace(
+            "dave@example.org", sender)))
+        assert rc == 0 and "decision=reply" in line and world.replies() == 2 + i
+        check_lean_reply(world, mods)
+
+
+def test_what_only_some_replies_need_is_loaded_for_them(world):
+    """The premise of the test above: a display name with a comment needs the address parser
+    (email.utils), a subject or a name with non-ASCII text RFC 2047 (email.header), and the
+    probe sees them in the child that built the reply."""
+    rc, _, line = world.deliver("carol@example.org", personal())
+    assert rc == 0 and "decision=reply" in line
+    rc, mods, line = world.deliver("erin@example.org", named(
+        "erin@example.org", "erin@example.org (Erin Example)"))
+    assert rc == 0 and "decision=reply" in line
+    assert "email.utils" in mods
+    rc, mods, line = world.deliver("fred@example.org", named(
+        "fred@example.org", "Fred <fred@example.org>", subject="Almo\u00e7o na ter\u00e7a?"))
+    assert rc == 0 and "decision=reply" in line
+    assert "email.header" in mods and "email.utils" not in mods
+    rc, mods, line = world.deliver("gil@example.org", named(
+        "gil@example.org", "Jos\u00e9 \u00d1 <gil@example.org>"))
+    assert rc == 0 and "decision=reply" in line
+    assert "email.header" in mods and "email.utils" not in mods
 
 
 def test_cold_config_cache_is_the_only_tomllib(tmp_path):

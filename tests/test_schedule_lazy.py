@@ -44,6 +44,8 @@ def test_a_scheduled_account_loads_the_time_model_when_it_answers(tmp_path):
     rc, mods, line = w.deliver("bob@example.org", personal())
     assert rc == 0 and "decision=reply" in line and w.replies() == 1
     assert "zoneinfo" in mods and "autoresponder.schedule" in mods
+    # it has a reply for outsiders (--external-subject): whom it answers is asked too
+    assert "autoresponder.audience" in mods
 
 
 def test_an_account_without_a_schedule_never_loads_zoneinfo(tmp_path):

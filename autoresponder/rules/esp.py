@@ -16,7 +16,7 @@ reaches SES's bounce processing, never a person. SendGrid's envelope sender is a
 ``bounces+...`` address, which the system-sender rule already skips.
 """
 
-from autoresponder.headerutil import field
+from autoresponder.headerutil import signature
 from autoresponder.rules import Rule
 
 # (field, vendor): any value.
@@ -53,10 +53,9 @@ class Esp(Rule):
 
     def check(self, ctx):
         m = ctx.message
-        for name, vendor in FIELDS:
-            v = m.get(name)
-            if v is not None:
-                return f"{vendor} mail: {field(m, name)[0]}: {v.strip()[:60]}"
+        hit = signature(m, FIELDS)
+        if hit is not None:
+            return f"{hit[0]} mail: {hit[1]}"
         v = m.get("x-ses-outgoing")
         if v is not None and ses_return_path(ctx.envelope.sender):
             return (f"Amazon SES mail (X-SES-Outgoing: {v.strip()[:40]}) whose envelope "

@@ -11,7 +11,7 @@ triggering a new acknowledgement), which is why Zendesk and osTicket ask every m
 not to be auto-answered; the agent sees the absence in the ticket's next reply anyway.
 """
 
-from autoresponder.headerutil import field
+from autoresponder.headerutil import quoted, signature
 from autoresponder.rules import Rule
 
 # Fields whose presence alone is the ticket system's signature.
@@ -35,16 +35,15 @@ class Helpdesk(Rule):
 
     def check(self, ctx):
         m = ctx.message
-        for name, product in SIGNATURES:
-            v = m.get(name)
-            if v is not None:
-                return f"{product} ticket mail: {field(m, name)[0]}: {v.strip()[:60]}"
+        hit = signature(m, SIGNATURES)
+        if hit is not None:
+            return f"{hit[0]} ticket mail: {hit[1]}"
         for name in PRODUCT_FIELDS:
             for v in m.get_all(name):
                 low = v.strip().lower() + " "
                 for word, product in PRODUCTS:
                     if low.startswith(word):
-                        return f"{product} ticket mail: {field(m, name)[0]}: {v.strip()[:60]}"
+                        return f"{product} ticket mail: {quoted(m, name, v)}"
         return None
 
 

@@ -17,7 +17,7 @@ class NotAddressed(Rule):
         config = ctx.config
         if not config.rules.check_recipient:
             return None
-        from autoresponder import audience
+        from autoresponder import groupmail
 
         env = ctx.envelope
         account = ctx.account
@@ -25,10 +25,10 @@ class NotAddressed(Rule):
         if env.recipient and env.recipient not in own:
             own.append(env.recipient)  # what the MTA delivered to: the account's mailbox
         original = env.original_recipient or _x_original_to(ctx.message)
-        headers = [(n, v) for n in audience.RECIPIENT_FIELDS for v in ctx.message.get_all(n)]
+        headers = [(n, v) for n in groupmail.RECIPIENT_FIELDS for v in ctx.message.get_all(n)]
         delims = config.recipient_delimiter
-        how = audience.addressing(headers, original, own, delims)
-        if how == audience.PERSONAL:
+        how = groupmail.addressing(headers, original, own, delims)
+        if how == groupmail.PERSONAL:
             return None
         group_ok = getattr(account, "answer_group_mail", None)
         if group_ok is None:
@@ -37,7 +37,7 @@ class NotAddressed(Rule):
             return None
         shown = ", ".join(sorted(set(own)))
         head = f"none of the account's addresses ({shown}) is in To/Cc/Bcc/Resent-*"
-        if how == audience.GROUP:
+        if how == groupmail.GROUP:
             via = f" (it was sent to {original})" if original else ""
             return (f"{head}{via}: mail through a group or list address gets no reply "
                     f"(--answer-group-mail or rules.answer_group_mail answers it)")

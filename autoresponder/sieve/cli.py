@@ -34,6 +34,10 @@ def add_commands(subparsers) -> None:
                    help="program name in sieve_execute_bin_dir (default: autoresponder)")
     i.add_argument("--print", dest="print_only", action="store_true",
                    help="print the script that would be installed; change nothing")
+    i.add_argument("--force", action="store_true",
+                   help="vacation flavour: install even when the account has settings Sieve's "
+                        "vacation action cannot follow (absences, weekly windows, audience, "
+                        "group mail); the script then follows only its start and end")
     i.set_defaults(func=cmd_install)
 
     u = sub.add_parser("uninstall", help="remove the script and re-activate exactly what was "
@@ -141,12 +145,20 @@ def _account(config, address: str):
     from autoresponder.store import open_store
 
     with open_store(config, readonly=True) as store:
-        return store.find_account(normalize(address))
+        account = store.find_account(normalize(address))
+    if account is not None:
+        account.default_zone = config.timezone  # its dates' zone when it has none of its own
+    return account
 
 
-def builder(config, flavour: str, program: str = S.PROGRAM):
+def builder(config, flavour: str, program: str = S.PROGRAM, force: bool = False):
     """build(state, seconds_ok) -> (text, warnings) for a flavour; reads the account when
-    the vacation flavour needs its settings."""
+    the vacation flavour needs its settings.
+
+    An account with settings the native vacation action cannot follow (script.native_gaps)
+    is refused unless `force`: such a script would answer at other times, or other senders,
+    than the agent does, and a wrong auto-reply cannot be called back. With `force` (and for
+    `sieve status`) the gaps come back as a warning."""
     def build(state: S.State, seconds_ok: bool):
         if flavour == "execute":
             state.program = program
@@ -160,11 +172,26 @@ def builder(config, flavour: str, program: str = S.PROGRAM):
         if not acct.enabled:
             raise InstallError(f"the vacation of {acct.address} is disabled; enable it first "
                                f"(a native vacation script cannot see the switch)")
+        gaps = S.native_gaps(config, acct)
+        if gaps and not force:
+            raise InstallError(
+                f"sieve install --flavour vacation: {acct.address} has settings Sieve's "
+                f"vacation action cannot follow: {'; '.join(gaps)}. Its script would answer "
+                f"at other times or other senders than the agent does. Use --flavour execute "
+                f"(the agent decides each message; needs Pigeonhole's extprograms), or add "
+                f"--force for a script that answers every sender who names the account, "
+                f"between its start and end")
         try:
             v = S.vacation_from_account(config, acct)
         except TemplateError as e:
             raise InstallError(f"template: {e}") from None
-        return S.vacation_script(state, v, seconds_ok)
+        text, warnings = S.vacation_script(state, v, seconds_ok)
+        if gaps:
+            warnings = warnings + [
+                f"{acct.address}: the vacation flavour ignores {'; '.join(gaps)}: the script "
+                f"answers every sender who names the account, between its start and end; "
+                f"use --flavour execute to have them followed"]
+        return text, warnings
     return build
 
 
@@ -174,7 +201,7 @@ def cmd_install(args, config) -> int:
         from autoresponder.addresses import normalize
 
         account = normalize(account) or account
-        build = builder(config, args.flavour, args.program)
+        build = builder(config, args.flavour, args.program, force=args.force)
         if args.flavour == "execute" and _account(config, account) is None:
             _say([f"warning: no account {account!r} yet: the agent will let this user's mail "
                   f"through without replies until `autoresponder vacation enable {account}`"])
@@ -217,8 +244,9 @@ def cmd_uninstall(args, config) -> int:
 def cmd_status(args, config) -> int:
     from autoresponder.sieve.install import status
 
-    def expected(state: S.State, seconds_ok: bool):
-        return builder(config, state.flavour, state.program or S.PROGRAM)(state, seconds_ok)
+    def expected(state: S.State, seconds_ok: bool):  # what install --force would write now
+        return builder(config, state.flavour, state.program or S.PROGRAM, force=True)(
+            state, seconds_ok)
 
     try:
         store = open_store(args)
@@ -254,4 +282,6 @@ def cmd_status(args, config) -> int:
             print("current:   " + ("yes" if out["up_to_date"] else
                                    "NO - run `sieve install` again" +
                                    (f" ({out['problem']})" if out.get("problem") else "")))
+        for w in out.get("warnings", ()):
+            print(f"warning: {w}", file=sys.stderr)
     return exits.OK

@@ -126,8 +126,10 @@ def status(store, name: str = SCRIPT_NAME,
             out.update(flavour=state.flavour, account=state.account, previous=state.previous,
                        previous_file=state.previous_file)
             if expected is not None:
-                want, _ = expected(state, store.seconds_ok())
+                want, warnings = expected(state, store.seconds_ok())
                 out["up_to_date"] = _same(want, text)
+                if warnings:  # e.g. settings the vacation flavour cannot follow
+                    out["warnings"] = warnings
     return out
 
 

@@ -146,20 +146,76 @@ class Vacation:
     start_at: "str | None" = None
     end_at: "str | None" = None
     handle: str = ""
+    from_address: str = ""  # the reply's From when not `address` (one of the account's own)
 
 
 def vacation_from_account(config, account) -> Vacation:
-    """Render the account's template without a particular message (render.render_static)."""
+    """Render the account's template without a particular message (render.render_static).
+    Wall-clock start and end (a zone of the account's) become the instants delivery reads
+    them as (schedule.instant, today's tz rules): Sieve's date test knows fixed offsets only."""
     from autoresponder import render
 
     subject, text, html = render.render_static(config, account)
     from autoresponder.derived import effective_interval
 
     interval = effective_interval(account, config)
+    start_at, end_at = account.start_at, account.end_at
+    if account.start_local or account.end_local:
+        start_at, end_at = _instants(account)
+    chosen = account.reply_from
+    from_address = chosen if chosen in account.addresses() else ""
     return Vacation(address=account.address, subject=subject, text=text, html=html,
                     from_name=account.from_name or "", aliases=list(account.aliases),
-                    interval=int(interval), start_at=account.start_at, end_at=account.end_at,
-                    handle=account.handle or "")
+                    interval=int(interval), start_at=start_at, end_at=end_at,
+                    handle=account.handle or "", from_address=from_address)
+
+
+def _instants(account) -> "tuple[str | None, str | None]":
+    from autoresponder import answer
+    from autoresponder import schedule as sch
+    from autoresponder.derived import iso_utc
+
+    zone = sch.get_zone(account.zone_name())
+
+    def one(local, stored):
+        return iso_utc(sch.instant(answer.wall(local), zone)) if local else stored
+
+    return one(account.start_local, account.start_at), one(account.end_local, account.end_at)
+
+
+MAX_SHOWN = 3  # items named in a gap; the rest counted
+
+
+def native_gaps(config, account) -> "list[str]":
+    """What of the account's settings Sieve's vacation action cannot follow, as phrases for
+    the admin ([] when the script answers as delivery would). The script holds one vacation
+    action between the account's start and end, for every sender addressed in the header;
+    it cannot hold queued absences or weekly windows, tell colleagues from outsiders, choose
+    the From per message, or answer group mail (RFC 5230 §4.5 forbids it)."""
+    gaps = []
+    for kind, label in (("absence", "queued absence"), ("window", "weekly window")):
+        items = [i for i in account.items if i.kind == kind]
+        if items:
+            from autoresponder import answer
+
+            shown = [answer.describe_item(i) for i in items[:MAX_SHOWN]]
+            more = f" and {len(items) - MAX_SHOWN} more" if len(items) > MAX_SHOWN else ""
+            plural = "s" if len(items) > 1 else ""
+            gaps.append(f"{len(items)} {label}{plural} ({'; '.join(shown)}{more})")
+    if account.external == "none":
+        gaps.append("answering colleagues only (--external none)")
+    if any(getattr(account, f) is not None for f in ("external_subject", "external_message",
+                                                     "external_template")):
+        gaps.append("a reply of its own for outsiders (--external-subject/-message/-template)")
+    if account.reply_from == "addressed":
+        gaps.append("a From address chosen per message (--reply-from addressed)")
+    group = account.answer_group_mail
+    if group is None:
+        group = config.rules.answer_group_mail
+    if group:
+        gaps.append("answering mail that came through a group or list address "
+                    "(--answer-group-mail or rules.answer_group_mail)")
+    return gaps
 
 
 def period(interval: int, seconds_ok: bool) -> "tuple[str, str | None]":
@@ -221,7 +277,7 @@ def vacation_script(state: State, v: Vacation, seconds_ok: bool = False) -> "tup
     args = [when]
     if subject:
         args.append(f":subject {quote(subject)}")
-    args.append(f":from {quote(format_from(v.from_name, v.address))}")
+    args.append(f":from {quote(format_from(v.from_name, v.from_address or v.address))}")
     # The account's own address too: the Dovecot user (the envelope recipient Pigeonhole
     # knows) need not be spelled like the account.
     own = [v.address] + [a for a in v.aliases if a != v.address]

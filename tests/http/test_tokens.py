@@ -38,6 +38,19 @@ def test_a_token_is_kept_as_a_hash_checked_and_revoked(open_):  # noqa: F811
     assert tokens.check(store, admin_text) == admin
 
 
+def test_tokens_made_in_one_second_list_in_one_order(open_):  # noqa: F811
+    """`token list` orders by created_at (whole seconds), then by token id: a total order, the
+    same on both stores, whatever order the rows went in."""
+    store = open_()
+    made = [tokens.make(None, f"t{i}", iso_utc(T0 + (i % 2)))[1] for i in range(8)]
+    for row in reversed(made):
+        store.token_add(row)
+    want = [r.token_id for r in sorted(made, key=lambda r: (r.created_at, r.token_id))]
+    ours = set(want)  # the PostgreSQL database is the module's: other tests' tokens are in it
+    assert [r.token_id for r in store.token_list() if r.token_id in ours] == want
+    assert [r.token_id for r in open_().token_list() if r.token_id in ours] == want
+
+
 @pytest.mark.parametrize("text", ["", "ar_", "ar_zz_x", "ar_0123456789ab_", "x" * 500,
                                   "ar_0123456789AB_secret", "ar_0123456789a_secret"])
 def test_texts_not_shaped_like_a_token_are_refused_before_any_lookup(text):
@@ -55,6 +68,8 @@ def test_token_commands(agent):
     listed = json.loads(agent.admin("token", "list", "--json").stdout)
     assert sorted(t["id"] for t in listed) == sorted([made["id"],
                                                       tokens.token_id_of(admin_text)])
+    # oldest first; two made in one second by their ids (whichever second the clock gave)
+    assert listed == sorted(listed, key=lambda t: (t["created_at"], t["id"]))
     assert all("token" not in t for t in listed)
     assert made["token"] not in agent.admin("token", "list").stdout.decode()
     assert b"revoked" in agent.admin("token", "revoke", made["id"]).stdout

@@ -132,3 +132,15 @@ def test_an_encoded_subject_is_read_without_the_email_package(tmp_path):
     rc, mods, line = w.deliver("bob@example.org", msg)
     assert rc == 0 and "rule=already-replied" in line
     check_lean(mods)
+
+
+def test_signature_is_the_first_listed_field_present_quoted_as_written():
+    """What esp and helpdesk share: the list's order decides (not the message's), the name is
+    quoted as the sender spelt it, the value cut at 60 characters; no listed field, None."""
+    from autoresponder.headerutil import signature
+
+    m = from_bytes(b"X-Two: second\nx-ONE:  " + b"v" * 80 + b"\nSubject: hi\n\nbody\n")
+    fields = (("x-one", "One"), ("x-two", "Two"))
+    assert signature(m, fields) == ("One", "x-ONE: " + "v" * 60)
+    assert signature(m, fields[::-1]) == ("Two", "X-Two: second")
+    assert signature(m, (("x-three", "Three"),)) is None
