@@ -69,8 +69,9 @@ def localdate(stored: "str | None") -> "str | None":
 
 
 def text(value, prop: str, limit: int, one_line: bool) -> "str | None":
-    """A string property as the CLI stores it: null or empty -> None; a subject or a name
-    has its whitespace folded onto one line."""
+    """A string property as the store keeps it: null or empty -> None; a subject or a name
+    has its whitespace folded onto one line, a body its line breaks made LF
+    (store.base.body_text)."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -80,8 +81,10 @@ def text(value, prop: str, limit: int, one_line: bool) -> "str | None":
     if len(value) > limit:
         raise invalid(prop, f"longer than {limit} characters")
     if one_line:
-        value = " ".join(value.split())
-    return value or None
+        return " ".join(value.split()) or None
+    from autoresponder.store.base import body_text
+
+    return body_text(value)
 
 
 def template(value, prop: str, templates) -> "str | None":

@@ -18,6 +18,7 @@ import secrets
 from autoresponder.http.jmapvalues import SetError, invalid, localdate, parse_localdate, \
     template, text
 from autoresponder.schedadmin import MAX_ITEMS
+from autoresponder.store.base import same_content
 
 # JMAP property -> schedule item field, for the reply content an item may carry
 CONTENT = (("subject", "subject"), ("textBody", "message"), ("template", "template"),
@@ -89,7 +90,8 @@ def plan(account, patch: dict, max_body: int, templates) -> "list[dict] | None":
                     continue
             fields = _fields(kind, {**base, **entry}, where, max_body, templates)
             old = by_id.get(ident) if ident is not None else None
-            if old is not None and all((getattr(old, f) or None) == fields[f] for f in FIELDS):
+            if old is not None and all(same_content(f, getattr(old, f), fields[f])
+                                       for f in FIELDS):
                 out.append({"id": old.id})
             else:
                 fields.update(kind=kind, key=kind[0] + secrets.token_hex(4))
@@ -112,6 +114,9 @@ def _fields(kind: str, obj: dict, where: str, max_body: int, templates) -> dict:
                 fields[field] = parse_localdate(v)
             except ValueError as e:
                 raise invalid(f"{where}.{prop}", str(e)) from None
+        if fields["start_local"] is None:  # as `vacation add-absence --start` and the page
+            raise invalid(f"{where}.localFromDate", "an absence needs its start (an "
+                          "open-ended one is the account's own fromDate/toDate)")
         try:  # the CLI's check (an end before the start)
             from datetime import datetime
 

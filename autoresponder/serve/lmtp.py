@@ -19,7 +19,6 @@ of a copy made for the auto-responder is backscatter. So:
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from aiosmtpd.lmtp import LMTP

@@ -26,6 +26,8 @@ FIELDS = ("start_at", "end_at", "subject", "message", "template", "language",
 # What the reply's handle depends on: change one and every sender gets the new reply.
 CONTENT_FIELDS = ("subject", "message", "template", "language", "from_name", "external",
                   "external_subject", "external_message", "external_template")
+# The multi-line reply texts, kept in one form whoever writes them (see body_text).
+BODY_FIELDS = ("message", "external_message")
 # The fields of one queued absence or weekly window (the schedule_items table), in order.
 ITEM_FIELDS = ("id", "kind", "key", "start_local", "end_local", "spec", "subject", "message",
                "template", "external_subject", "external_message", "external_template",
@@ -257,6 +259,30 @@ def compute_handle(values: dict, epoch: str) -> str:
     return h.hexdigest()[:16]
 
 
+def body_text(text: "str | None") -> "str | None":
+    """A reply's multi-line text as stored: LF line breaks (a browser posts a textarea with
+    CRLF, a file may have either), no blank lines before or after; None when empty. Every
+    writer (CLI, API, page) stores through this, and every "has it changed?" compares
+    through it, so the same words never count as new content (which would answer senders
+    already answered once more)."""
+    if not text:
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip("\n") or None
+
+
+def same_content(field: str, a, b) -> bool:
+    """Are two stored values of a content field the same words (None and "" alike)?"""
+    if field in BODY_FIELDS:
+        return body_text(a) == body_text(b)
+    return (a or None) == (b or None)
+
+
+def item_values(fields: dict) -> list:
+    """An item's ITEM_FIELDS but id and created_at, as the schedule_items row stores them."""
+    return [body_text(fields.get(k)) if k in BODY_FIELDS else fields.get(k)
+            for k in ITEM_FIELDS[1:-1]]
+
+
 def plan_enable(old: "Account | None", changes: dict, now_iso: str) -> "tuple[dict, str]":
     """The settings and handle `enable` stores: (values for FIELDS, handle).
 
@@ -274,11 +300,13 @@ def plan_enable(old: "Account | None", changes: dict, now_iso: str) -> "tuple[di
             values["start_at"] = values["end_at"] = None
             values["start_local"] = values["end_local"] = None
     values.update(changes)
+    for k in BODY_FIELDS:
+        values[k] = body_text(values[k])
     if values["start_at"] and values["end_at"] and values["end_at"] <= values["start_at"]:
         raise ValueError(f"the end ({values['end_at']}) is not after the start "
                          f"({values['start_at']})")
-    content_changed = old is None or any(
-        (getattr(old, k) or None) != (values[k] or None) for k in CONTENT_FIELDS)
+    content_changed = old is None or not all(
+        same_content(k, getattr(old, k), values[k]) for k in CONTENT_FIELDS)
     if fresh or content_changed:
         handle = compute_handle(values, f"{now_iso}/{secrets.token_hex(8)}")
     else:

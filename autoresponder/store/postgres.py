@@ -46,7 +46,7 @@ from autoresponder.derived import iso_utc
 from autoresponder.store.base import (FIELDS, ITEM_FIELDS, Account, ApiToken, Claimed,
                                       HistoryEntry, Pending, ScheduleItem, Store, StoreBusy,
                                       StoreError, assess, check_aliases, memo_entry, plan_enable,
-                                      split_items)
+                                      item_values, split_items)
 
 SCHEMA_VERSION = 3  # the newest schema/postgresql/NNNN_*.sql this code knows
 
@@ -541,7 +541,7 @@ class PostgresStore(Store):
             "INSERT INTO schedule_items AS s (account, " + ", ".join(names) +
             ", created_at) VALUES (%s, " + ", ".join(["%s"] * len(names)) +
             f", %s) RETURNING {_ITEM_COLS}",
-            (address, *[fields.get(k) for k in names], now_iso)).fetchone())
+            (address, *item_values(fields), now_iso)).fetchone())
 
     def remove_item(self, address: str, item_id: int) -> bool:
         return self._run(lambda c: c.execute(

@@ -17,7 +17,7 @@ from autoresponder.derived import iso_utc
 from autoresponder.store.base import (FIELDS, ITEM_FIELDS, Account, ApiToken, Claimed,
                                       HistoryEntry, ScheduleItem, Store, StoreBusy, StoreError,
                                       assess, check_aliases, memo_entry, plan_enable,
-                                      split_items)
+                                      item_values, split_items)
 
 # 4: schedules, audiences (columns below, schedule_items); 5: api_tokens. schema.sql is
 # idempotent and the added columns apply only when missing: the versions apply in any order.
@@ -348,7 +348,7 @@ class SqliteStore(Store):
         names = ITEM_FIELDS[1:-1]
         return c.execute("INSERT INTO schedule_items (account, " + ", ".join(names) +
                          ", created_at) VALUES (?, " + ", ".join("?" * len(names)) + ", ?)",
-                         (address, *[fields.get(k) for k in names], now_iso))
+                         (address, *item_values(fields), now_iso))
 
     def remove_item(self, address: str, item_id: int) -> bool:
         return self._write(lambda c: c.execute(

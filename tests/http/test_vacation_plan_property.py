@@ -52,11 +52,18 @@ line = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zs"
 SPECS = ["Sat-Sun", "Mon-Fri 12:00-13:00", "Fri 14:00 - Mon 08:00", "Wed"]
 CONTENT = {
     "subject": V(st.none() | line, st.just("  two   words ") | st.just(""), st.just(3)),
-    "textBody": V(st.none() | st.just("Away.\nBack soon."), st.just(""), st.just(["x"])),
+    "textBody": V(st.none() | st.just("Away.\nBack soon."),
+                  st.sampled_from(["", "\r\nAway.\r\nBack soon.\r\n", "Away.\rBack.\n\n"]),
+                  st.just(["x"])),
     "template": V(st.none() | st.just("default"), NOTHING, st.just("nope")),
     "externalSubject": V(st.none() | line, NOTHING, st.just("x" * 999)),
+    # canonical: LF line breaks, no blank line before or after (store.base.body_text)
     "externalTextBody": V(st.none() | st.text(min_size=1, max_size=20)
-                          .filter(lambda t: "\0" not in t), NOTHING, st.just("a\0b")),
+                          .filter(lambda t: "\0" not in t and "\r" not in t
+                                  and t.strip("\n") == t),
+                          st.text(min_size=1, max_size=20).filter(lambda t: "\0" not in t)
+                          .map(lambda t: "\n" + t.replace("\n", "\r\n") + "\r\n"),
+                          st.just("a\0b")),
     "externalTemplate": V(st.none() | st.just("default"), NOTHING, st.just(1)),
 }
 PROPS = {

@@ -247,3 +247,47 @@ async def test_every_field_has_a_label_and_every_description_exists(served):  # 
                     continue
                 (id_,) = re.findall(r'\bid="([^"]+)"', tag)
                 assert id_ in labelled, tag
+
+
+async def test_the_same_words_with_other_line_breaks_are_unchanged_when_posted_back(served):  # noqa: F811,E501
+    """A browser posts a textarea's line breaks as CRLF; what a JMAP client sent with CRLF,
+    or an older version stored raw (CRLF, blank lines around), must not count as new words
+    when the page is posted back untouched: a new handle or item key would answer every
+    sender already answered once more."""
+    import sqlite3
+
+    from autoresponder.http import vacation
+
+    setup_ana(served)
+    with served.store() as s:
+        p = vacation.plan(s.find_account(ANA), {
+            "externalTextBody": "Outside\r\nthanks\r\n",
+            "windows": [{"spec": "Sat-Sun", "textBody": "Weekend\r\nback Monday"}]},
+            True, served.config, {"default"})
+        a = s.save_vacation(ANA, p.changes, p.aliases, p.enabled, time.time(), items=p.items)
+    assert (a.external_message, a.items[0].message) == ("Outside\nthanks",
+                                                        "Weekend\nback Monday")
+    db = sqlite3.connect(served.config.database)  # as stored before one rule held for all
+    db.execute("UPDATE accounts SET message = ?, external_message = ? WHERE address = ?",
+               ("\r\nBack soon\r\n", "Outside\r\nthanks\n", ANA))
+    db.execute("UPDATE schedule_items SET message = ? WHERE account = ?",
+               ("Weekend\r\nback Monday\n", ANA))
+    db.commit()
+    db.close()
+    with served.store() as s:
+        handle = s.find_account(ANA).handle
+    items = items_of(served, ANA)
+    async with await signed_in(served, ANA) as ana:
+        page = await ana.get("away")
+        form = form_fields(page.body, "away-form")
+        assert "back Monday" in form["window-0-message"]
+        # as a browser: the page's text with its line breaks read as LF, posted as CRLF
+        form = {k: v.replace("\r\n", "\n").replace("\n", "\r\n")
+                if k.endswith("message") else v for k, v in form.items()}
+        r = await ana.post("away", form)
+        assert r.status == 303, r.body[:2000]
+    with served.store() as s:
+        after = s.find_account(ANA)
+    assert items_of(served, ANA) == items
+    assert after.handle == handle
+    assert (after.message, after.external_message) == ("Back soon", "Outside\nthanks")
