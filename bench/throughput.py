@@ -370,7 +370,8 @@ NAMES = {"skip": "skip: bulk 5 KB", "dedup": "dedup: already answered",
 def report(b: Bench, rows: dict, via, started: str, load: "tuple[str, str]") -> str:
     out = [BEGIN, "## Throughput: vacation(1), `deliver` as a pipe, `serve` over LMTP", "",
            f"- date: {started} (UTC); command: `python bench/throughput.py "
-           f"--messages {b.n}`; checkout: {P.shell(['git', '-C', str(ROOT), 'rev-parse', '--short', 'HEAD'])}",
+           f"--messages {b.n}`; checkout: "
+           f"{P.shell(['git', '-C', str(ROOT), 'rev-parse', '--short', 'HEAD'])}",
            f"- machine: `{P.shell(['uname', '-srvm'])}`; nproc {os.cpu_count()}; load before: "
            f"`{load[0]}`; after: `{load[1]}`",
            f"- each contender on all cores: pipes as 2 parallel streams of one process per "

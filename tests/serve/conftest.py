@@ -21,7 +21,8 @@ from tests.serve import lmtp_client
 
 
 class Serve:
-    """One `autoresponder serve` process tree, with the Agent (config, admin commands) it runs on."""
+    """One `autoresponder serve` process tree, with the Agent (config, admin commands) it
+    runs on."""
 
     def __init__(self, agent: Agent, workers: int = 2, serve_extra: str = ""):
         self.agent = agent
@@ -91,7 +92,7 @@ class Serve:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError("serve did not stop on SIGTERM in time")
+            raise AssertionError("serve did not stop on SIGTERM in time") from None
 
     def kill(self) -> None:
         """SIGKILL to every process of the service (as systemd's cgroup kill does)."""

@@ -124,7 +124,9 @@ def test_the_page_posted_back_untouched_keeps_every_item_and_setting(config):
     assert [i["key"] for i in rd.items] == ["k7", "k9"]
 
 
-def test_a_removed_row_leaves_the_list_and_an_edited_one_keeps_its_id(config):
+def test_a_removed_row_leaves_the_list_and_an_edited_one_names_the_item_it_replaces(config):
+    """The edited row is sent with its id and new text; the API then replaces that item
+    (new id and key: the changed reply goes out anew), as README's API section says."""
     acct = account(items=[item(7, "absence", start_local="2027-06-01T00:00"),
                           item(9, "window", spec="Sat-Sun")])
     form = form_from_account(acct, config)
