@@ -368,8 +368,11 @@ def test_a_failing_template_is_refused_with_its_error_and_a_good_one_saved_and_u
     assert path.read_text().endswith("See you soon, {{ sender }}.")
     assert (site.templates / "default.en.txt.prev").read_text() == original
 
+    # the saved page fully loaded first (a click while it still loads could be lost when
+    # the machine is busy: this flaked once in a full run)
+    wait(b, lambda d: d.execute_script("return document.readyState") == "complete")
     by_id(b, "undo").click()
-    wait(b, lambda d: "undone=" in d.current_url)
+    wait(b, lambda d: "undone=" in d.current_url, timeout=30)
     assert path.read_text() == original
 
 
