@@ -2,11 +2,11 @@
 ``vacation`` options and commands for zones, queued absences, weekly windows, audiences, the
 From address and group mail (argparse side, and the views ``vacation list/show`` print)."""
 
-import secrets
 import sys
 import time
 
 from autoresponder.outcomes import Exit as exits
+from autoresponder.store.base import new_item_key
 
 REPLY_FROM = "account, addressed, or one of the account's own addresses"
 MAX_ITEMS = 50  # queued absences, and weekly windows, per account (each; the API's bound too)
@@ -319,7 +319,7 @@ def add_absence(args, config) -> int:
         return _fail(str(e))
     except OSError as e:
         return _fail(f"{e.filename}: {e.strerror}")
-    fields.update(kind="absence", key="a" + secrets.token_hex(4),
+    fields.update(kind="absence", key=new_item_key("absence"),
                   start_local=start.strftime("%Y-%m-%dT%H:%M"),
                   end_local=end.strftime("%Y-%m-%dT%H:%M") if end else None)
     with _store(config) as store:
@@ -347,7 +347,7 @@ def add_window(args, config) -> int:
         return _fail(str(e))
     except OSError as e:
         return _fail(f"{e.filename}: {e.strerror}")
-    fields.update(kind="window", key="w" + secrets.token_hex(4), spec=spec)
+    fields.update(kind="window", key=new_item_key("window"), spec=spec)
     with _store(config) as store:
         item = store.add_item(acct.address, fields, time.time())
     print(f"{acct.address}: window #{item.id} added: {spec} ({acct.zone_name()})")

@@ -13,12 +13,11 @@ and refuse the same things.
 
 from __future__ import annotations
 
-import secrets
 
 from autoresponder.http.jmapvalues import SetError, invalid, localdate, parse_localdate, \
     template, text
 from autoresponder.schedadmin import MAX_ITEMS
-from autoresponder.store.base import same_content
+from autoresponder.store.base import new_item_key, same_content
 
 # JMAP property -> schedule item field, for the reply content an item may carry
 CONTENT = (("subject", "subject"), ("textBody", "message"), ("template", "template"),
@@ -94,7 +93,7 @@ def plan(account, patch: dict, max_body: int, templates) -> "list[dict] | None":
                                        for f in FIELDS):
                 out.append({"id": old.id})
             else:
-                fields.update(kind=kind, key=kind[0] + secrets.token_hex(4))
+                fields.update(kind=kind, key=new_item_key(kind))
                 out.append(fields)
     return out
 

@@ -277,6 +277,14 @@ def same_content(field: str, a, b) -> bool:
     return (a or None) == (b or None)
 
 
+def new_item_key(kind: str) -> str:
+    """A fresh key for a new absence ("a...") or window ("w..."): it names the item in the
+    reply's handle, so a new item answers senders anew and a kept one never does."""
+    import secrets
+
+    return kind[0] + secrets.token_hex(4)
+
+
 def item_values(fields: dict) -> list:
     """An item's ITEM_FIELDS but id and created_at, as the schedule_items row stores them."""
     return [body_text(fields.get(k)) if k in BODY_FIELDS else fields.get(k)
